@@ -1,0 +1,145 @@
+/* Guest RAM mappings and the one bounds-checked accessor. */
+#include "vmm/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "boot/layout.h"
+
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+
+#define GM_GUARD_BYTES MiB(2) /* a 2 MiB guard keeps hugetlb regions aligned */
+
+void gm_layout(struct guest_mem *mem, uint64_t ram_size)
+{
+	uint64_t low = ram_size < LAYOUT_MMIO32_START ? ram_size : LAYOUT_MMIO32_START;
+
+	memset(mem, 0, sizeof(*mem));
+	mem->ram_size = ram_size;
+	mem->regions[0].gpa = 0;
+	mem->regions[0].size = low;
+	mem->nregions = 1;
+	if (ram_size > low) {
+		mem->regions[1].gpa = LAYOUT_RAM_HIGH_START;
+		mem->regions[1].size = ram_size - low;
+		mem->nregions = 2;
+	}
+}
+
+static int gm_map_region(struct gm_region *r, enum gm_backing backing)
+{
+	size_t len = r->size + 2 * GM_GUARD_BYTES;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint8_t *map;
+
+	/* Reserve guard + region + guard as PROT_NONE, then open the middle. */
+	map = mmap(NULL, len, PROT_NONE, flags, -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	r->map = map;
+	r->map_len = len;
+	r->host = map + GM_GUARD_BYTES;
+	if (backing == GM_BACKING_HUGETLB_2M) {
+		void *p = mmap(r->host, r->size, PROT_READ | PROT_WRITE,
+			       flags | MAP_FIXED | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+	} else if (mprotect(r->host, r->size, PROT_READ | PROT_WRITE) != 0) {
+		return -errno;
+	}
+	if (backing == GM_BACKING_THP)
+		madvise(r->host, r->size, MADV_HUGEPAGE);
+	/* Guest RAM is never useful in a host core dump, and may be secret. */
+	madvise(r->host, r->size, MADV_DONTDUMP);
+	return 0;
+}
+
+int gm_create(struct guest_mem *mem, uint64_t ram_size, enum gm_backing backing)
+{
+	uint64_t align = backing == GM_BACKING_HUGETLB_2M ? MiB(2) : (uint64_t)getpagesize();
+
+	if (ram_size == 0 || ram_size % align != 0)
+		return -EINVAL;
+	gm_layout(mem, ram_size);
+	for (int i = 0; i < mem->nregions; i++) {
+		int err = gm_map_region(&mem->regions[i], backing);
+		if (err) {
+			gm_destroy(mem);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void gm_destroy(struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		if (mem->regions[i].map)
+			munmap(mem->regions[i].map, mem->regions[i].map_len);
+		mem->regions[i].map = NULL;
+		mem->regions[i].host = NULL;
+	}
+}
+
+int gm_region_of(const struct guest_mem *mem, uint64_t gpa)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct gm_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return i;
+	}
+	return -1;
+}
+
+/* Index of the region that holds all of [gpa, gpa+len), or -1. */
+static int gm_region_of_range(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(gpa, len, &end))
+		return -1;
+	for (int i = 0; i < mem->nregions; i++) {
+		const struct gm_region *r = &mem->regions[i];
+		if (gpa >= r->gpa && end <= r->gpa + r->size)
+			return i;
+	}
+	return -1;
+}
+
+bool gm_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	return gm_region_of_range(mem, gpa, len) >= 0;
+}
+
+void *gm_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	int i = gm_region_of_range(mem, gpa, len);
+
+	if (i < 0 || !mem->regions[i].host)
+		return NULL;
+	return mem->regions[i].host + (gpa - mem->regions[i].gpa);
+}
+
+int gm_read(const struct guest_mem *mem, void *dst, uint64_t gpa, uint64_t len)
+{
+	const void *src = gm_ptr(mem, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *dst = gm_ptr(mem, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* Guest physical memory: one or two anonymous (or hugetlbfs) mappings with
+ * PROT_NONE guard pages around each, split around the 32-bit MMIO hole.
+ *
+ * Every access to guest RAM in flint goes through gm_ptr() (or the copy
+ * helpers built on it): nothing else does pointer arithmetic on guest memory.
+ * The accessors are thread-safe (the layout never changes after gm_create). */
+#ifndef FLINT_VMM_GUEST_MEM_H
+#define FLINT_VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS 2
+
+struct gm_region {
+	uint64_t gpa;   /* first guest-physical address */
+	uint64_t size;  /* bytes, a multiple of the page size */
+	uint8_t *host;  /* host address of gpa */
+	uint8_t *map;   /* the whole mapping including guard pages (for munmap) */
+	size_t map_len;
+};
+
+struct guest_mem {
+	struct gm_region regions[GM_MAX_REGIONS];
+	int nregions;
+	uint64_t ram_size; /* total bytes of RAM over all regions */
+};
+
+enum gm_backing {
+	GM_BACKING_ANON,        /* 4 KiB anonymous pages */
+	GM_BACKING_THP,         /* anonymous with MADV_HUGEPAGE */
+	GM_BACKING_HUGETLB_2M,  /* MAP_HUGETLB | MAP_HUGE_2MB */
+};
+
+/* Lay out ram_size bytes of guest RAM: [0, min(ram, MMIO hole start)) and the
+ * rest from 4 GiB up. Returns 0 or -errno. Start-up only. */
+int gm_create(struct guest_mem *mem, uint64_t ram_size, enum gm_backing backing);
+/* Same layout, without mapping anything (host pointers are NULL); for tests
+ * and for computing e820 maps. */
+void gm_layout(struct guest_mem *mem, uint64_t ram_size);
+void gm_destroy(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) or NULL unless the whole range lies inside
+ * one region. len 0 is valid for any gpa inside a region or at its end.
+ * Overflow-checked. This is where a guest value becomes a pointer. */
+void *gm_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copy between guest and host; 0 or -EFAULT if the range is not RAM. */
+int gm_read(const struct guest_mem *mem, void *dst, uint64_t gpa, uint64_t len);
+int gm_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
+
+/* True if [gpa, gpa+len) is RAM (in one region). */
+bool gm_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* The region index holding gpa or -1. */
+int gm_region_of(const struct guest_mem *mem, uint64_t gpa);
+
+#endif
