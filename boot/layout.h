@@ -24,7 +24,7 @@
 #define LAYOUT_PDE_PAGES       4
 #define LAYOUT_BOOT_STACK      0x8ff0ULL    /* initial rsp/rbp */
 #define LAYOUT_CMDLINE_START   0x20000ULL
-#define LAYOUT_CMDLINE_MAX     4096         /* bytes including the NUL */
+#define LAYOUT_CMDLINE_MAX     2048         /* x86 COMMAND_LINE_SIZE, with the NUL */
 #define LAYOUT_EBDA_START      0x9fc00ULL   /* MP table lives here */
 #define LAYOUT_LOW_RAM_END     LAYOUT_EBDA_START
 #define LAYOUT_HIMEM_START     0x100000ULL  /* kernel load address */
