@@ -18,6 +18,7 @@
 #define CFG_MAX_DRIVES 8
 #define CFG_MAX_NETS   8
 #define CFG_MAC_LEN    17   /* "aa:bb:cc:dd:ee:ff" */
+#define CFG_MEM_MAX_MIB (1ULL << 20) /* 1 TiB: keeps every size computation far from overflow */
 
 /* A human-readable reason for a refused configuration. */
 struct fault {
@@ -44,6 +45,9 @@ struct cfg_machine {
 	char cpu_template[16]; /* "" or "None" */
 };
 
+/* A token bucket is active only with size > 0 and refill_time_ms > 0
+ * (Firecracker's rule); set says the client gave it. */
+
 struct cfg_token_bucket {
 	bool set;
 	uint64_t size;
@@ -59,6 +63,8 @@ struct cfg_rate_limiter {
 enum cfg_cache_type { CFG_CACHE_UNSAFE = 0, CFG_CACHE_WRITEBACK };
 enum cfg_io_engine { CFG_IO_SYNC = 0, CFG_IO_ASYNC };
 
+/* cfg->drives keeps the root device first (it becomes /dev/vda), the others
+ * in the order they were added, as Firecracker does. */
 struct cfg_drive {
 	char drive_id[CFG_ID_MAX + 1];
 	char path_on_host[CFG_PATH_MAX];
@@ -103,11 +109,13 @@ struct cfg_logger {
 struct cfg_metrics {
 	bool set;
 	char metrics_path[CFG_PATH_MAX];
+	bool emit_id;
 };
 
 struct cfg_serial {
 	bool set;
-	char serial_out_path[CFG_PATH_MAX];
+	char serial_out_path[CFG_PATH_MAX]; /* "" = the VMM's stdout */
+	struct cfg_token_bucket rate_limiter; /* bytes of serial output */
 };
 
 struct vm_config {
@@ -128,7 +136,10 @@ struct vm_config {
 void cfg_init(struct vm_config *cfg);
 
 /* Validating setters. Each returns 0, or -EINVAL with f->msg saying what is
- * wrong and cfg unchanged. */
+ * wrong and cfg unchanged. cfg_set_boot_source and cfg_put_drive also check
+ * that the files exist and can be opened as asked (Firecracker opens them at
+ * PUT time), so a typo is reported by the request that made it. cfg_put_drive
+ * and cfg_put_net replace an existing entry with the same id. */
 int cfg_set_boot_source(struct vm_config *cfg, const struct cfg_boot_source *bs, struct fault *f);
 int cfg_set_machine(struct vm_config *cfg, const struct cfg_machine *m, struct fault *f);
 int cfg_put_drive(struct vm_config *cfg, const struct cfg_drive *d, struct fault *f);
@@ -138,6 +149,15 @@ int cfg_set_entropy(struct vm_config *cfg, const struct cfg_entropy *e, struct f
 int cfg_set_logger(struct vm_config *cfg, const struct cfg_logger *l, struct fault *f);
 int cfg_set_metrics(struct vm_config *cfg, const struct cfg_metrics *m, struct fault *f);
 int cfg_set_serial(struct vm_config *cfg, const struct cfg_serial *s, struct fault *f);
+
+/* Drive and interface ids (also the {id} in API paths): 1..CFG_ID_MAX
+ * characters from [A-Za-z0-9_]. 0 or -EINVAL with f set. */
+int cfg_check_id(const char *id, struct fault *f);
+/* Index of the drive / interface with this id, or -1. */
+int cfg_find_drive(const struct vm_config *cfg, const char *drive_id);
+int cfg_find_net(const struct vm_config *cfg, const char *iface_id);
+/* "aa:bb:cc:dd:ee:ff" (hex, either case) to bytes. 0 or -EINVAL. */
+int cfg_parse_mac(const char *s, uint8_t mac[6]);
 
 /* Checks that only make sense at InstanceStart (a boot source is set, ...). */
 int cfg_validate_for_boot(const struct vm_config *cfg, struct fault *f);

@@ -1,0 +1,201 @@
+/* i8042 (PS/2 controller) emulation with a keyboard that acknowledges
+ * commands. Command and status values from the IBM PC/AT technical
+ * reference and Linux's drivers/input/serio/i8042.h. */
+#include "devices/i8042.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define PORT_DATA   0 /* 0x60 */
+#define PORT_STATUS 4 /* 0x64 */
+
+#define STATUS_OBF     0x01 /* output buffer full */
+#define STATUS_SYS     0x04 /* self test passed */
+#define STATUS_CMD     0x08 /* last write was a command */
+#define STATUS_UNLOCK  0x10 /* keyboard not inhibited */
+
+#define CTR_KBD_INT    0x01
+#define CTR_SYS        0x04
+#define CTR_KBD_DIS    0x10
+#define CTR_AUX_DIS    0x20
+#define CTR_XLATE      0x40
+
+#define CMD_READ_CTR   0x20
+#define CMD_WRITE_CTR  0x60
+#define CMD_AUX_DIS    0xa7
+#define CMD_AUX_EN     0xa8
+#define CMD_SELF_TEST  0xaa
+#define CMD_KBD_TEST   0xab
+#define CMD_KBD_DIS    0xad
+#define CMD_KBD_EN     0xae
+#define CMD_WRITE_OUT  0xd1
+#define CMD_WRITE_AUX  0xd4
+#define CMD_RESET      0xfe
+
+#define KBD_ACK        0xfa
+#define KBD_CMD_RESET  0xff
+#define KBD_CMD_GETID  0xf2
+#define KBD_CMD_ECHO   0xee
+
+void i8042_init(struct i8042 *k)
+{
+	memset(k, 0, sizeof(*k));
+	pthread_mutex_init(&k->lock, NULL);
+	k->ctr = CTR_KBD_INT | CTR_SYS | CTR_XLATE | CTR_AUX_DIS;
+}
+
+void i8042_destroy(struct i8042 *k)
+{
+	pthread_mutex_destroy(&k->lock);
+}
+
+static int i8042_push(struct i8042 *k, uint8_t b)
+{
+	if (k->len == I8042_BUF_SIZE)
+		return -ENOSPC;
+	k->buf[(k->head + k->len) % I8042_BUF_SIZE] = b;
+	k->len++;
+	return 0;
+}
+
+static uint8_t i8042_pop(struct i8042 *k)
+{
+	uint8_t b;
+
+	if (!k->len) {
+		k->missed_reads++;
+		return 0;
+	}
+	b = k->buf[k->head];
+	k->head = (k->head + 1) % I8042_BUF_SIZE;
+	k->len--;
+	return b;
+}
+
+static void i8042_kbd_irq(struct i8042 *k)
+{
+	if ((k->ctr & CTR_KBD_INT) && k->raise_irq)
+		k->raise_irq(k->irq_ctx);
+}
+
+/* A byte sent to the keyboard itself: acknowledge like a real one. */
+static void i8042_kbd_command(struct i8042 *k, uint8_t v)
+{
+	if (v == KBD_CMD_ECHO) {
+		i8042_push(k, KBD_CMD_ECHO);
+	} else {
+		i8042_push(k, KBD_ACK);
+		if (v == KBD_CMD_RESET)
+			i8042_push(k, 0xaa); /* basic assurance test passed */
+		if (v == KBD_CMD_GETID) {
+			i8042_push(k, 0xab); /* MF2 keyboard */
+			i8042_push(k, 0x83);
+		}
+	}
+	i8042_kbd_irq(k);
+}
+
+static void i8042_data_write(struct i8042 *k, uint8_t v)
+{
+	uint8_t cmd = k->pending_cmd;
+
+	k->pending_cmd = 0;
+	switch (cmd) {
+	case CMD_WRITE_CTR:
+		k->ctr = v;
+		break;
+	case CMD_WRITE_OUT:
+	case CMD_WRITE_AUX: /* no mouse: the byte goes nowhere */
+		break;
+	default:
+		i8042_kbd_command(k, v);
+		break;
+	}
+}
+
+static void i8042_command(struct i8042 *k, uint8_t cmd)
+{
+	switch (cmd) {
+	case CMD_READ_CTR:
+		i8042_push(k, k->ctr);
+		break;
+	case CMD_WRITE_CTR:
+	case CMD_WRITE_OUT:
+	case CMD_WRITE_AUX:
+		k->pending_cmd = cmd;
+		break;
+	case CMD_AUX_DIS:
+		k->ctr |= CTR_AUX_DIS;
+		break;
+	case CMD_AUX_EN:
+		k->ctr &= (uint8_t)~CTR_AUX_DIS;
+		break;
+	case CMD_SELF_TEST:
+		i8042_push(k, 0x55);
+		break;
+	case CMD_KBD_TEST:
+		i8042_push(k, 0x00);
+		break;
+	case CMD_KBD_DIS:
+		k->ctr |= CTR_KBD_DIS;
+		break;
+	case CMD_KBD_EN:
+		k->ctr &= (uint8_t)~CTR_KBD_DIS;
+		break;
+	case CMD_RESET:
+		k->reset_count++;
+		if (k->reset)
+			k->reset(k->reset_ctx);
+		break;
+	default: /* unknown commands are ignored, as on most controllers */
+		break;
+	}
+}
+
+void i8042_pio_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct i8042 *k = dev;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&k->lock);
+	if (off == PORT_DATA)
+		data[0] = i8042_pop(k);
+	else if (off == PORT_STATUS)
+		data[0] = (k->len ? STATUS_OBF : 0) | STATUS_SYS | STATUS_UNLOCK | k->last_write_cmd;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void i8042_pio_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct i8042 *k = dev;
+
+	(void)len;
+	pthread_mutex_lock(&k->lock);
+	if (off == PORT_DATA) {
+		k->last_write_cmd = 0;
+		i8042_data_write(k, data[0]);
+	} else if (off == PORT_STATUS) {
+		k->last_write_cmd = STATUS_CMD;
+		i8042_command(k, data[0]);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_ctrl_alt_del(struct i8042 *k)
+{
+	/* Scan code set 1 (the controller translates by default): Ctrl, Alt
+	 * and Del pressed, then released in reverse order. */
+	static const uint8_t seq[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	int err = 0;
+
+	pthread_mutex_lock(&k->lock);
+	if (I8042_BUF_SIZE - k->len < sizeof(seq)) {
+		err = -ENOSPC;
+	} else {
+		for (size_t i = 0; i < sizeof(seq); i++)
+			i8042_push(k, seq[i]);
+		i8042_kbd_irq(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return err;
+}

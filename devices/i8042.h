@@ -1,0 +1,38 @@
+/* i8042 keyboard controller: just enough for Linux to probe a keyboard,
+ * for reboot=k (command 0xFE ends the VM) and for Ctrl-Alt-Del injection.
+ * Port access from vCPU threads, Ctrl-Alt-Del from the VMM thread: locked. */
+#ifndef FLINT_DEVICES_I8042_H
+#define FLINT_DEVICES_I8042_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define I8042_BUF_SIZE 16
+
+struct i8042 {
+	pthread_mutex_t lock;
+	uint8_t ctr;         /* controller configuration ("command") byte */
+	uint8_t pending_cmd; /* controller command awaiting its data byte */
+	uint8_t last_write_cmd; /* status bit 3: last write went to 0x64 */
+	uint8_t buf[I8042_BUF_SIZE];
+	unsigned head, len;
+	uint64_t reset_count, missed_reads;
+	/* Guest asked for a CPU reset (0xFE). Called with the lock held. */
+	void (*reset)(void *ctx);
+	void *reset_ctx;
+	/* Raise IRQ 1 (an edge). Called with the lock held. */
+	void (*raise_irq)(void *ctx);
+	void *irq_ctx;
+};
+
+void i8042_init(struct i8042 *k);
+void i8042_destroy(struct i8042 *k);
+/* bus_range handlers; off 0 is port 0x60 and off 4 is port 0x64 (register
+ * one range of 5 ports at 0x60; 0x61-0x63 read as zero). */
+void i8042_pio_read(void *dev, uint64_t off, uint8_t *data, uint32_t len);
+void i8042_pio_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len);
+/* Queue the key presses and releases of Ctrl-Alt-Del. -ENOSPC if full. */
+int i8042_ctrl_alt_del(struct i8042 *k);
+
+#endif
