@@ -39,10 +39,8 @@ static int ve_parse_u32(const char *s, unsigned int *out)
 /* Writes all of buf, retrying short writes. */
 static int ve_write_all(int fd, const char *buf, size_t len)
 {
-	ssize_t n;
-
 	while (len) {
-		n = write(fd, buf, len);
+		ssize_t n = write(fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -80,8 +78,8 @@ static int ve_echo(int conn, char *buf)
 
 static int ve_listen(unsigned int port, char *buf)
 {
-	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
-	int fd, conn, err;
+	struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY};
+	int fd, err;
 
 	addr.svm_port = port;
 	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -93,7 +91,8 @@ static int ve_listen(unsigned int port, char *buf)
 		return err;
 	}
 	for (;;) {
-		conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
 		if (conn < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -111,7 +110,7 @@ static int ve_listen(unsigned int port, char *buf)
 /* Pumps stdin -> conn and conn -> stdout until the peer closes. */
 static int ve_pump(int conn, char *buf)
 {
-	struct pollfd pfd[2] = { { .fd = 0, .events = POLLIN }, { .fd = conn, .events = POLLIN } };
+	struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = conn, .events = POLLIN}};
 	ssize_t n;
 
 	for (;;) {
@@ -140,7 +139,7 @@ static int ve_pump(int conn, char *buf)
 
 static int ve_connect(unsigned int cid, unsigned int port, char *buf)
 {
-	struct sockaddr_vm addr = { .svm_family = AF_VSOCK };
+	struct sockaddr_vm addr = {.svm_family = AF_VSOCK};
 	int fd, err;
 
 	addr.svm_cid = cid;

@@ -117,13 +117,11 @@ static char *init_read_command(char *buf, size_t size)
  * port as controlling tty, so that job control and ^C work. */
 static void init_exec_shell(const char *cmd)
 {
-	int fd;
-
 	setsid();
 	if (cmd) {
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 	} else {
-		fd = open("/dev/ttyS0", O_RDWR);
+		int fd = open("/dev/ttyS0", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, 0);
 			dup2(fd, 1);
