@@ -33,8 +33,7 @@ static bool str_ok(const char *s, size_t size)
 
 #define STR_OK(s) str_ok((s), sizeof(s))
 
-static int need_str(const char *s, size_t size, bool nonempty, const char *field,
-		    struct fault *f)
+static int need_str(const char *s, size_t size, bool nonempty, const char *field, struct fault *f)
 {
 	if (!str_ok(s, size)) {
 		fault_set(f, "%s: longer than %zu bytes", field, size - 1);
@@ -62,7 +61,8 @@ int cfg_check_id(const char *id, struct fault *f)
 
 		if (!(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 		      (c >= 'A' && c <= 'Z'))) {
-			fault_set(f, "invalid id: only alphanumeric characters and '_' are allowed");
+			fault_set(f,
+				  "invalid id: only alphanumeric characters and '_' are allowed");
 			return -EINVAL;
 		}
 	}
@@ -113,6 +113,26 @@ int cfg_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+static void fault_prefix(struct fault *f, const char *name)
+{
+	char tmp[sizeof(f->msg)];
+
+	if (!f)
+		return;
+	memcpy(tmp, f->msg, sizeof(tmp));
+	tmp[sizeof(tmp) - 1] = '\0';
+	fault_set(f, "%s: %s", name, tmp);
+}
+
+static int check_id_field(const char *id, const char *field, struct fault *f)
+{
+	if (cfg_check_id(id, f)) {
+		fault_prefix(f, field);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_bucket(const struct cfg_token_bucket *b, const char *name, struct fault *f)
 {
 	if (b->set && b->refill_time_ms > CFG_REFILL_MAX_MS) {
@@ -127,11 +147,7 @@ static int check_bucket(const struct cfg_token_bucket *b, const char *name, stru
 static int check_limiter(const struct cfg_rate_limiter *rl, const char *name, struct fault *f)
 {
 	if (check_bucket(&rl->bandwidth, "bandwidth", f) || check_bucket(&rl->ops, "ops", f)) {
-		char tmp[sizeof(f->msg)];
-
-		memcpy(tmp, f->msg, sizeof(tmp));
-		tmp[sizeof(tmp) - 1] = '\0';
-		fault_set(f, "%s: %s", name, tmp);
+		fault_prefix(f, name);
 		return -EINVAL;
 	}
 	return 0;
@@ -169,8 +185,9 @@ static int check_cmdline(const char *s, struct fault *f)
 {
 	for (size_t i = 0; s[i]; i++) {
 		if (s[i] < ' ' || s[i] > '~') {
-			fault_set(f, "boot_args: invalid character 0x%02x at offset %zu: only "
-				     "printable ASCII is allowed",
+			fault_set(f,
+				  "boot_args: invalid character 0x%02x at offset %zu: only "
+				  "printable ASCII is allowed",
 				  (unsigned char)s[i], i);
 			return -EINVAL;
 		}
@@ -218,7 +235,8 @@ static int check_memory(const struct cfg_machine *m, struct fault *f)
 		return -EINVAL;
 	}
 	if (m->huge_pages == CFG_HUGE_2M && m->mem_size_mib % 2) {
-		fault_set(f, "mem_size_mib: must be a multiple of 2 with huge_pages \"2M\", got %llu",
+		fault_set(f,
+			  "mem_size_mib: must be a multiple of 2 with huge_pages \"2M\", got %llu",
 			  (unsigned long long)m->mem_size_mib);
 		return -EINVAL;
 	}
@@ -254,12 +272,13 @@ static int check_partuuid(const char *s, struct fault *f)
 static int check_drive(const struct vm_config *cfg, const struct cfg_drive *d, int idx,
 		       struct fault *f)
 {
-	if (!STR_OK(d->drive_id) || cfg_check_id(d->drive_id, f) ||
+	if (check_id_field(d->drive_id, "drive_id", f) ||
 	    NEED_STR(d->path_on_host, true, "path_on_host", f) ||
 	    NEED_STR(d->partuuid, false, "partuuid", f) || check_partuuid(d->partuuid, f) ||
 	    check_limiter(&d->rate_limiter, "rate_limiter", f))
 		return -EINVAL;
-	if ((unsigned)d->cache_type > CFG_CACHE_WRITEBACK || (unsigned)d->io_engine > CFG_IO_ASYNC) {
+	if ((unsigned)d->cache_type > CFG_CACHE_WRITEBACK ||
+	    (unsigned)d->io_engine > CFG_IO_ASYNC) {
 		fault_set(f, "cache_type/io_engine: invalid value");
 		return -EINVAL;
 	}
@@ -331,7 +350,8 @@ static int check_net_unique(const struct vm_config *cfg, const struct cfg_net *n
 				  n->host_dev_name, o->iface_id);
 			return -EINVAL;
 		}
-		if (n->has_guest_mac && o->has_guest_mac && !memcmp(o->guest_mac, n->guest_mac, 6)) {
+		if (n->has_guest_mac && o->has_guest_mac &&
+		    !memcmp(o->guest_mac, n->guest_mac, 6)) {
 			fault_set(f, "guest_mac: already used by interface '%s'", o->iface_id);
 			return -EINVAL;
 		}
@@ -343,7 +363,7 @@ int cfg_put_net(struct vm_config *cfg, const struct cfg_net *n, struct fault *f)
 {
 	int idx = STR_OK(n->iface_id) ? cfg_find_net(cfg, n->iface_id) : -1;
 
-	if (!STR_OK(n->iface_id) || cfg_check_id(n->iface_id, f) ||
+	if (check_id_field(n->iface_id, "iface_id", f) ||
 	    check_ifname(n->host_dev_name, sizeof(n->host_dev_name), f) ||
 	    check_limiter(&n->rx_rate_limiter, "rx_rate_limiter", f) ||
 	    check_limiter(&n->tx_rate_limiter, "tx_rate_limiter", f) ||
@@ -392,8 +412,8 @@ int cfg_set_logger(struct vm_config *cfg, const struct cfg_logger *l, struct fau
 {
 	bool known = false;
 
-	if (NEED_STR(l->log_path, false, "log_path", f) || NEED_STR(l->module, false, "module", f) ||
-	    NEED_STR(l->level, false, "level", f))
+	if (NEED_STR(l->log_path, false, "log_path", f) ||
+	    NEED_STR(l->module, false, "module", f) || NEED_STR(l->level, false, "level", f))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
 		known |= strcasecmp(l->level, level_names[i]) == 0;

@@ -13,11 +13,11 @@
 
 #include "boot/layout.h"
 
-#define CFG_PATH_MAX   4096
-#define CFG_ID_MAX     64   /* drive_id, iface_id: bytes, excluding the NUL */
-#define CFG_MAX_DRIVES 8
-#define CFG_MAX_NETS   8
-#define CFG_MAC_LEN    17   /* "aa:bb:cc:dd:ee:ff" */
+#define CFG_PATH_MAX	4096
+#define CFG_ID_MAX	64 /* drive_id, iface_id: bytes, excluding the NUL */
+#define CFG_MAX_DRIVES	8
+#define CFG_MAX_NETS	8
+#define CFG_MAC_LEN	17	     /* "aa:bb:cc:dd:ee:ff" */
 #define CFG_MEM_MAX_MIB (1ULL << 20) /* 1 TiB: keeps every size computation far from overflow */
 
 /* A human-readable reason for a refused configuration. */
@@ -30,7 +30,7 @@ struct cfg_boot_source {
 	bool set;
 	char kernel_image_path[CFG_PATH_MAX];
 	char initrd_path[CFG_PATH_MAX]; /* "" = none */
-	bool has_boot_args;             /* false: use LAYOUT_DEFAULT_CMDLINE */
+	bool has_boot_args;		/* false: use LAYOUT_DEFAULT_CMDLINE */
 	char boot_args[LAYOUT_CMDLINE_MAX];
 };
 
@@ -57,7 +57,7 @@ struct cfg_token_bucket {
 
 struct cfg_rate_limiter {
 	struct cfg_token_bucket bandwidth; /* tokens are bytes */
-	struct cfg_token_bucket ops;       /* tokens are operations */
+	struct cfg_token_bucket ops;	   /* tokens are operations */
 };
 
 enum cfg_cache_type { CFG_CACHE_UNSAFE = 0, CFG_CACHE_WRITEBACK };
@@ -114,7 +114,7 @@ struct cfg_metrics {
 
 struct cfg_serial {
 	bool set;
-	char serial_out_path[CFG_PATH_MAX]; /* "" = the VMM's stdout */
+	char serial_out_path[CFG_PATH_MAX];   /* "" = the VMM's stdout */
 	struct cfg_token_bucket rate_limiter; /* bytes of serial output */
 };
 
