@@ -1,12 +1,4 @@
 #include "guest.h"
-int test_blk(struct test_ctx *t)
-{
-	return test_fail(t, "not implemented");
-}
-int test_rng(struct test_ctx *t)
-{
-	return test_fail(t, "not implemented");
-}
 int test_net(struct test_ctx *t)
 {
 	return test_fail(t, "not implemented");
