@@ -14,6 +14,7 @@
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/vmm.h"
 
 struct console_mode {
 	bool raw;
@@ -63,61 +64,47 @@ static int logger_apply(struct logger *lg, const char *path, const char *level, 
 	return 0;
 }
 
-static int config_from_file(struct vm_config *cfg, struct logger *lg, const char *path,
-			    struct fault *f)
+/* Load --config-file into the VMM's configuration, applying its logger
+ * section at once so the rest of the boot logs where it says. */
+static int config_from_file(struct vmm *v, const char *path, struct fault *f)
 {
-	const struct cfg_logger *l = &cfg->logger;
-	int err;
+	const struct cfg_logger *l = &v->cfg.logger;
+	int err = cfg_load_file(&v->cfg, path, f);
 
-	cfg_init(cfg);
-	err = cfg_load_file(cfg, path, f);
 	if (!err && l->set)
-		err = logger_apply(lg, l->log_path, l->level[0] ? l->level : NULL, l->show_level,
-				   l->show_log_origin, l->module[0] ? l->module : NULL, f);
-	if (!err)
-		err = cfg_validate_for_boot(cfg, f);
+		err = logger_apply(v->log, l->log_path, l->level[0] ? l->level : NULL,
+				   l->show_level, l->show_log_origin, l->module[0] ? l->module : NULL,
+				   f);
 	return err;
 }
 
-static int run_vm(const struct vm_config *cfg, const struct flint_args *a, struct logger *lg,
-		  uint64_t start_wall, uint64_t start_cpu)
+static int run_from_config_file(const struct flint_args *a, struct logger *lg,
+				const struct vm_options *opt)
 {
-	struct vm_options opt = {
-		.kvm_path = a->kvm_path,
-		.serial_in_fd = STDIN_FILENO,
-		.serial_out_fd = STDOUT_FILENO,
-		.start_wall_us = start_wall,
-		.start_cpu_us = start_cpu,
-		.prefer_pvh = strcmp(a->boot_protocol, "pvh") == 0,
-		.boot_timer = a->boot_timer,
-	};
 	struct console_mode console;
-	struct ev_loop loop;
 	struct fault f = {""};
-	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vmm *v = calloc(1, sizeof(*v));
 	int status = FLINT_EXIT_GENERIC;
 
-	if (!vm || ev_init(&loop) != 0) {
-		LOG_ERROR(lg, "out of memory");
-		free(vm);
+	if (!v || vmm_init(v, lg, opt, a->id) != 0) {
+		fprintf(stderr, "flint: out of memory\n");
+		free(v);
 		return FLINT_EXIT_GENERIC;
 	}
-	if (vm_build(vm, cfg, &opt, lg, &loop, &f) != 0 || vm_start(vm, &f) != 0) {
+	if (config_from_file(v, a->config_file, &f) != 0) {
+		LOG_ERROR(lg, "Configuration error: %s", f.msg);
+		fprintf(stderr, "flint: %s: %s\n", a->config_file, f.msg);
+		status = FLINT_EXIT_BAD_CONFIG;
+	} else if (vmm_start_instance(v, &f) != 0) {
 		LOG_ERROR(lg, "Building the microVM failed: %s", f.msg);
 		fprintf(stderr, "flint: %s\n", f.msg);
-		goto out;
+	} else {
+		console_make_raw(&console);
+		status = vmm_run(v);
+		console_restore(&console);
 	}
-	console_make_raw(&console);
-	LOG_INFO(lg, "Running microVM with %d vCPU(s) and %llu MiB", vm->nvcpus,
-		 (unsigned long long)cfg->machine.mem_size_mib);
-	ev_run(&loop);
-	console_restore(&console);
-	if (vm_ended(vm, &status))
-		LOG_INFO(lg, "microVM ended: %s (exit status %d)", vm->end_reason, status);
-out:
-	vm_destroy(vm);
-	ev_destroy(&loop);
-	free(vm);
+	vmm_destroy(v);
+	free(v);
 	return status;
 }
 
@@ -127,7 +114,6 @@ int main(int argc, char **argv)
 	struct flint_args args;
 	struct fault f = {""};
 	struct logger lg;
-	struct vm_config *cfg;
 	int status;
 
 	if (args_parse(&args, argc, argv, &f) != 0) {
@@ -157,17 +143,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flint: cannot install the vCPU kick signal\n");
 		return FLINT_EXIT_GENERIC;
 	}
-	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		return FLINT_EXIT_GENERIC;
-	if (config_from_file(cfg, &lg, args.config_file, &f) != 0) {
-		LOG_ERROR(&lg, "Configuration error: %s", f.msg);
-		fprintf(stderr, "flint: %s: %s\n", args.config_file, f.msg);
-		status = FLINT_EXIT_BAD_CONFIG;
-	} else {
-		status = run_vm(cfg, &args, &lg, start_wall, start_cpu);
-	}
-	free(cfg);
+	struct vm_options opt = {
+		.kvm_path = args.kvm_path,
+		.serial_in_fd = STDIN_FILENO,
+		.serial_out_fd = STDOUT_FILENO,
+		.start_wall_us = start_wall,
+		.start_cpu_us = start_cpu,
+		.prefer_pvh = strcmp(args.boot_protocol, "pvh") == 0,
+		.boot_timer = args.boot_timer,
+	};
+	status = run_from_config_file(&args, &lg, &opt);
 	log_destroy(&lg);
 	return status;
 }

@@ -1,0 +1,108 @@
+/* VMM lifecycle: not started -> running <-> paused -> ended. */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int vmm_init(struct vmm *v, struct logger *log, const struct vm_options *opt, const char *id)
+{
+	memset(v, 0, sizeof(*v));
+	v->log = log;
+	v->opt = *opt;
+	v->exit_status = FLINT_EXIT_OK;
+	snprintf(v->instance_id, sizeof(v->instance_id), "%s", id);
+	cfg_init(&v->cfg);
+	return ev_init(&v->loop);
+}
+
+int vmm_start_instance(struct vmm *v, struct fault *f)
+{
+	int err;
+
+	if (v->state != VMM_NOT_STARTED) {
+		fault_set(f, "The microVM is already running.");
+		return -EINVAL;
+	}
+	err = cfg_validate_for_boot(&v->cfg, f);
+	if (err)
+		return err;
+	v->vm = calloc(1, sizeof(*v->vm));
+	if (!v->vm) {
+		fault_set(f, "out of memory");
+		return -ENOMEM;
+	}
+	err = vm_build(v->vm, &v->cfg, &v->opt, v->log, &v->loop, f);
+	if (!err)
+		err = vm_start(v->vm, f);
+	if (err) {
+		vm_destroy(v->vm);
+		free(v->vm);
+		v->vm = NULL;
+		return err;
+	}
+	v->state = VMM_RUNNING;
+	LOG_INFO(v->log, "Running microVM with %d vCPU(s) and %llu MiB", v->vm->nvcpus,
+		 (unsigned long long)v->cfg.machine.mem_size_mib);
+	return 0;
+}
+
+int vmm_pause(struct vmm *v, struct fault *f)
+{
+	if (v->state == VMM_NOT_STARTED) {
+		fault_set(f, "The microVM is not running.");
+		return -EINVAL;
+	}
+	vm_pause(v->vm);
+	v->state = VMM_PAUSED;
+	LOG_INFO(v->log, "microVM paused");
+	return 0;
+}
+
+int vmm_resume(struct vmm *v, struct fault *f)
+{
+	if (v->state == VMM_NOT_STARTED) {
+		fault_set(f, "The microVM is not running.");
+		return -EINVAL;
+	}
+	vm_resume(v->vm);
+	v->state = VMM_RUNNING;
+	LOG_INFO(v->log, "microVM resumed");
+	return 0;
+}
+
+int vmm_send_ctrl_alt_del(struct vmm *v, struct fault *f)
+{
+	if (v->state == VMM_NOT_STARTED) {
+		fault_set(f, "The microVM is not running.");
+		return -EINVAL;
+	}
+	if (i8042_ctrl_alt_del(&v->vm->i8042) != 0) {
+		fault_set(f, "the guest's keyboard buffer is full");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+int vmm_run(struct vmm *v)
+{
+	int status;
+
+	ev_run(&v->loop);
+	if (v->vm && vm_ended(v->vm, &status)) {
+		LOG_INFO(v->log, "microVM ended: %s (exit status %d)", v->vm->end_reason, status);
+		v->exit_status = status;
+	}
+	return v->exit_status;
+}
+
+void vmm_destroy(struct vmm *v)
+{
+	if (v->vm) {
+		vm_destroy(v->vm);
+		free(v->vm);
+		v->vm = NULL;
+	}
+	ev_destroy(&v->loop);
+}
