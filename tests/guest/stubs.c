@@ -1,8 +1,4 @@
 #include "guest.h"
-int test_net(struct test_ctx *t)
-{
-	return test_fail(t, "not implemented");
-}
 int test_vsock(struct test_ctx *t)
 {
 	return test_fail(t, "not implemented");

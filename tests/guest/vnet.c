@@ -1,0 +1,158 @@
+/* The net test: a virtio-net driver that sends net_tx broadcast frames
+ * with a recognisable payload and prints every frame that arrives within
+ * net_wait_ms (or until net_rx frames have arrived). */
+#include <linux/errno.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include "arch.h"
+#include "con.h"
+#include "lib.h"
+#include "virtio.h"
+
+#define NET_RXQ	      0
+#define NET_TXQ	      1
+#define NET_RX_BUFS   16
+#define NET_BUF_BYTES 2048   /* header + a 1514-byte frame fits */
+#define NET_ETHERTYPE 0x88b5 /* IEEE local experimental */
+#define NET_MIN_FRAME 60
+#define NET_HDR	      sizeof(struct virtio_net_hdr_v1)
+
+struct net {
+	struct vdev d;
+	struct vq rxq, txq;
+	uint8_t mac[6];
+	int16_t rx_buf_of_head[VQ_SIZE_MAX];
+	uint8_t rx[NET_RX_BUFS][NET_BUF_BYTES] __attribute__((aligned(4096)));
+	uint8_t tx[NET_BUF_BYTES] __attribute__((aligned(4096)));
+	uint8_t ring[2][VQ_RING_BYTES] __attribute__((aligned(4096)));
+};
+
+static struct net net_state;
+
+static int net_post_rx(struct net *n, unsigned i)
+{
+	struct vbuf v = {n->rx[i], NET_BUF_BYTES, true};
+	int head = vq_add(&n->rxq, &v, 1);
+
+	if (head >= 0)
+		n->rx_buf_of_head[head] = (int16_t)i;
+	return head;
+}
+
+static size_t net_build_frame(struct net *n, unsigned idx, unsigned total)
+{
+	uint8_t *f = n->tx + NET_HDR;
+	size_t len = 14;
+
+	memset(n->tx, 0, NET_HDR);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, n->mac, 6);
+	f[12] = NET_ETHERTYPE >> 8;
+	f[13] = NET_ETHERTYPE & 0xff;
+	len += con_snprintf((char *)f + 14, NET_BUF_BYTES - NET_HDR - 14, "FLINT-GUEST-FRAME %u/%u",
+			    idx, total);
+	if (len < NET_MIN_FRAME) {
+		memset(f + len, 0, NET_MIN_FRAME - len);
+		len = NET_MIN_FRAME;
+	}
+	return len;
+}
+
+static int net_send(struct test_ctx *t, struct net *n)
+{
+	unsigned total = t->g->opts.net_tx;
+
+	for (unsigned i = 0; i < total; i++) {
+		size_t len = net_build_frame(n, i, total);
+		struct vbuf v[2] = {{n->tx, NET_HDR, false},
+				    {n->tx + NET_HDR, (uint32_t)len, false}};
+		uint32_t used;
+		int rc = vq_run(&n->txq, v, 2, &used);
+
+		if (rc < 0)
+			return test_fail(t, "tx frame %u: %d", i, rc);
+		con_printf("net: tx frame %u len=%zu\n", i, len);
+	}
+	return 0;
+}
+
+static void net_print_rx(const uint8_t *f, uint32_t flen)
+{
+	uint32_t len = flen;
+	char payload[49];
+	unsigned k = 0;
+
+	while (len > 14 && f[len - 1] == 0)
+		len--; /* drop the padding */
+	for (uint32_t i = 14; i < len && k < sizeof(payload) - 1; i++, k++)
+		payload[k] = f[i] >= 0x20 && f[i] < 0x7f ? (char)f[i] : '.';
+	payload[k] = '\0';
+	con_printf("net: rx frame len=%u dst=%02x:%02x:%02x:%02x:%02x:%02x "
+		   "src=%02x:%02x:%02x:%02x:%02x:%02x type=0x%04x payload=%s\n",
+		   flen, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11],
+		   (unsigned)(f[12] << 8 | f[13]), payload);
+}
+
+/* Receive until the wait ends or net_rx frames arrived; returns count. */
+static int net_receive(struct test_ctx *t, struct net *n)
+{
+	const struct guest_opts *o = &t->g->opts;
+	uint64_t start = rdtsc();
+	unsigned got = 0;
+
+	while (rdtsc() - start < o->net_wait_ms * GUEST_TSC_MS && (!o->net_rx || got < o->net_rx)) {
+		uint32_t len;
+		int head = vq_poll(&n->rxq, &len, 10);
+		int16_t bi;
+
+		if (head == -ETIMEDOUT)
+			continue;
+		if (head < 0)
+			return test_fail(t, "rx poll: %d", head);
+		bi = n->rx_buf_of_head[head];
+		if (len < NET_HDR + 14 || len > NET_BUF_BYTES)
+			con_printf("net: rx bad length %u\n", len);
+		else
+			net_print_rx(n->rx[bi] + NET_HDR, len - (uint32_t)NET_HDR);
+		got++;
+		net_post_rx(n, (unsigned)bi);
+		vq_kick(&n->rxq);
+	}
+	con_printf("net: rx %u frames\n", got);
+	if (got < o->net_rx)
+		return test_fail(t, "received %u frames, expected %u", got, o->net_rx);
+	return 0;
+}
+
+static int net_open(struct test_ctx *t, struct net *n)
+{
+	if (vdev_find(t->g, VIRTIO_ID_NET, 0, &n->d) < 0)
+		return test_fail(t, "no virtio-net device");
+	if (vdev_init(&n->d, 1ULL << VIRTIO_NET_F_MAC) < 0)
+		return test_fail(t, "device initialisation failed");
+	if (vq_setup(&n->d, &n->rxq, NET_RXQ, n->ring[0]) < 0 ||
+	    vq_setup(&n->d, &n->txq, NET_TXQ, n->ring[1]) < 0)
+		return test_fail(t, "queue setup failed");
+	for (unsigned i = 0; i < 6; i++)
+		n->mac[i] = n->d.features & (1ULL << VIRTIO_NET_F_MAC) ? vdev_cfg8(&n->d, i)
+								       : (uint8_t)(i ? i : 0x02);
+	for (unsigned i = 0; i < NET_RX_BUFS; i++)
+		net_post_rx(n, i);
+	vdev_driver_ok(&n->d);
+	vq_kick(&n->rxq);
+	con_printf("net: mac=%02x:%02x:%02x:%02x:%02x:%02x\n", n->mac[0], n->mac[1], n->mac[2],
+		   n->mac[3], n->mac[4], n->mac[5]);
+	return 0;
+}
+
+int test_net(struct test_ctx *t)
+{
+	struct net *n = &net_state;
+	int rc;
+
+	if (net_open(t, n) < 0)
+		return -1;
+	rc = net_send(t, n) < 0 || net_receive(t, n) < 0 ? -1 : 0;
+	vdev_reset(&n->d);
+	return rc;
+}
