@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""flint's benchmarks, each beside QEMU -M microvm running the identical
+guest in the same run. Prints a Markdown report (medians, min-max spread,
+flint/QEMU ratios). See bench/RESULTS.md for recorded results.
+
+Usage: bench.py BUILD_DIR [--runs N] [--linux-runs N] [--only NAME]"""
+import argparse
+import json
+import os
+import platform
+import select
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+QEMU = shutil.which("qemu-system-x86_64")
+
+
+def host_kind():
+    if os.path.exists("/sys/module/kvm_pvm"):
+        return "kvm_pvm (shadow paging, no VMX; see shared/HOST.md)"
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return "KVM with VMX" if " vmx" in flags else ("KVM with SVM" if " svm" in flags else "KVM")
+
+
+class Bench:
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.flint = os.path.join(self.build, "flint")
+        self.guest = os.path.join(self.build, "guest")
+        self.probe = os.path.join(self.build, "bench", "probe.so")
+        self.tmp = tempfile.mkdtemp(prefix="flint-bench-")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        script = os.path.join(root, "resources", "host-boot-args.sh")
+        self.host_args = subprocess.run([script], capture_output=True, text=True).stdout.strip()
+
+    def flint_cmd(self, kernel, args, mem=128, vcpus=1, initrd=None, extra=()):
+        cfg = {"boot-source": {"kernel_image_path": kernel, "boot_args": args},
+               "machine-config": {"vcpu_count": vcpus, "mem_size_mib": mem}}
+        if initrd:
+            cfg["boot-source"]["initrd_path"] = initrd
+        path = os.path.join(self.tmp, "vm.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        return [self.flint, "--no-api", "--config-file", path] + list(extra)
+
+    def qemu_cmd(self, kernel, args, mem=128, vcpus=1, initrd=None):
+        cmd = [QEMU, "-M", "microvm,acpi=off", "-accel", "kvm", "-cpu", "host",
+               "-m", str(mem), "-smp", str(vcpus), "-nodefaults", "-no-user-config",
+               "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel,
+               "-append", args]
+        if initrd:
+            cmd += ["-initrd", initrd]
+        return cmd
+
+    def spawn(self, cmd, until=None, timeout=120, keep=False):
+        """Run cmd; return times (s) from spawn to the first KVM_RUN, to a
+        console line containing `until`, and to exit, plus CPU and RSS."""
+        probe_out = os.path.join(self.tmp, "probe")
+        if os.path.exists(probe_out):
+            os.unlink(probe_out)
+        env = dict(os.environ, LD_PRELOAD=self.probe, FLINT_PROBE_OUT=probe_out)
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env)
+        r = {"line": None, "exit": None}
+        buf = b""
+        deadline = t0 + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([p.stdout], [], [], 0.5)
+            if not ready:
+                if p.poll() is not None:
+                    break
+                continue
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            if until and r["line"] is None and until.encode() in buf:
+                r["line"] = time.monotonic() - t0
+                if keep:
+                    r["rss_overhead_kib"] = self.rss_overhead(p.pid)
+                    p.kill()
+        try:
+            _, status, ru = os.wait4(p.pid, 0)
+            r["exit"] = time.monotonic() - t0 if status == 0 else None
+        except ChildProcessError:
+            pass
+        with open(probe_out) as f:
+            mono, cpu = (int(x) for x in f.read().split())
+        r["first_run_wall"] = mono / 1e6 - t0
+        r["first_run_cpu"] = cpu / 1e6
+        return r
+
+    @staticmethod
+    def rss_overhead(pid):
+        """Resident memory that is not guest RAM: total RSS minus the RSS of
+        the largest anonymous mappings (the guest's RAM) in KiB."""
+        maps = []
+        cur = None
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                parts = line.split()
+                if "-" in parts[0] and len(parts) >= 5:
+                    lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                    cur = {"size": hi - lo, "rss": 0, "name": parts[5] if len(parts) > 5 else ""}
+                    maps.append(cur)
+                elif parts[0] == "Rss:" and cur is not None:
+                    cur["rss"] = int(parts[1])
+        total = sum(m["rss"] for m in maps)
+        guest = sum(m["rss"] for m in maps if m["size"] >= 64 * 2**20 and not m["name"])
+        return total - guest
+
+
+def summary(values, scale=1.0):
+    vals = [v * scale for v in values if v is not None]
+    if not vals:
+        return None, "n/a"
+    med = statistics.median(vals)
+    return med, f"{med:.1f} [{min(vals):.1f}-{max(vals):.1f}]"
+
+
+def row(name, unit, flint_vals, qemu_vals, scale):
+    fm, fs = summary(flint_vals, scale)
+    qm, qs = summary(qemu_vals, scale)
+    ratio = f"{fm / qm:.2f}" if fm is not None and qm else "n/a"
+    return f"| {name} | {unit} | {fs} | {qs} | {ratio} |"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--linux-runs", type=int, default=3)
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    b = Bench(a.build)
+    tg = os.path.join(b.guest, "test-guest.elf")
+    vmlinux = os.path.join(b.guest, "vmlinux")
+    initrd = os.path.join(b.guest, "initramfs.cpio.gz")
+    rows = []
+
+    def both(n, fcmd, qcmd, until, keep=False, timeout=120):
+        f = [b.spawn(fcmd, until, timeout, keep) for _ in range(n)]
+        q = [b.spawn(qcmd, until, timeout, keep) for _ in range(n)] if QEMU else []
+        return f, q
+
+    if a.only in ("", "startup"):
+        args = "tests=timer reset=triple"
+        f, q = both(a.runs, b.flint_cmd(tg, args), b.qemu_cmd(tg, args), "ALL DONE")
+        rows.append(row("spawn to first KVM_RUN (wall)", "ms", [x["first_run_wall"] for x in f],
+                        [x["first_run_wall"] for x in q], 1e3))
+        rows.append(row("spawn to first KVM_RUN (CPU)", "ms", [x["first_run_cpu"] for x in f],
+                        [x["first_run_cpu"] for x in q], 1e3))
+        rows.append(row("test guest: spawn to boot-timer signal", "ms", [x["line"] for x in f],
+                        [x["line"] for x in q], 1e3))
+        rows.append(row("test guest: spawn to exit", "ms", [x["exit"] for x in f],
+                        [x["exit"] for x in q], 1e3))
+        args = "tests=timer reset=none"
+        f, q = both(max(3, a.runs // 3), b.flint_cmd(tg, args), b.qemu_cmd(tg, args),
+                    "ALL DONE", keep=True)
+        rows.append(row("RSS minus guest RAM (test guest)", "MiB",
+                        [x.get("rss_overhead_kib") for x in f],
+                        [x.get("rss_overhead_kib") for x in q], 1 / 1024))
+    if a.only in ("", "linux") and os.path.exists(vmlinux):
+        args = f"console=ttyS0 reboot=k panic=1 pci=off {b.host_args}"
+        f, q = both(a.linux_runs, b.flint_cmd(vmlinux, args, initrd=initrd),
+                    b.qemu_cmd(vmlinux, args, initrd=initrd), "Run /init", timeout=300)
+        rows.append(row("Linux: spawn to first KVM_RUN (wall)", "ms",
+                        [x["first_run_wall"] for x in f], [x["first_run_wall"] for x in q], 1e3))
+        rows.append(row("Linux: spawn to `Run /init`", "s", [x["line"] for x in f],
+                        [x["line"] for x in q], 1))
+        rows.append(row("Linux: spawn to exit (panic=1 reboot)", "s", [x["exit"] for x in f],
+                        [x["exit"] for x in q], 1))
+    print(f"Host: {host_kind()}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
+          f"QEMU: {subprocess.run([QEMU, '--version'], capture_output=True, text=True).stdout.splitlines()[0] if QEMU else 'absent'}")
+    print(f"flint binary: {os.path.getsize(b.flint) / 1024:.0f} KiB"
+          + (f"; QEMU binary: {os.path.getsize(QEMU) / 1024:.0f} KiB" if QEMU else ""))
+    print()
+    print("| benchmark | unit | flint median [min-max] | QEMU microvm median [min-max] | flint/QEMU |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(r)
+
+
+if __name__ == "__main__":
+    main()
