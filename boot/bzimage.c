@@ -134,6 +134,12 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *img, size_t len,
 		fault_set(f, "bzImage truncated: %zu bytes, setup alone is %zu", len, setup_len);
 		return -EINVAL;
 	}
+	if (len - setup_len <= KERNEL_BZ_ENTRY64_OFFSET) {
+		fault_set(f,
+			  "bzImage truncated: the kernel (%zu bytes) ends before its 64-bit entry",
+			  len - setup_len);
+		return -EINVAL;
+	}
 	err = bz_place(mem, &h, len - setup_len, out, f);
 	if (err)
 		return err;
