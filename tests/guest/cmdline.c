@@ -106,7 +106,10 @@ static int cmdline_word(struct guest_opts *o, const struct word *w)
 		return cmdline_u32(v, n, &o->net_wait_ms);
 	else if (lib_word_eq(w->key, w->klen, "vsock_port"))
 		return cmdline_u32(v, n, &o->vsock_port);
-	else if (lib_word_eq(w->key, w->klen, "vsock_listen"))
+	else if (lib_word_eq(w->key, w->klen, "hostile")) {
+		o->hostile = v;
+		o->hostile_len = n;
+	} else if (lib_word_eq(w->key, w->klen, "vsock_listen"))
 		return cmdline_u32(v, n, &o->vsock_listen);
 	return 0;
 }

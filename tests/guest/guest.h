@@ -46,6 +46,8 @@ struct guest_opts {
 	unsigned net_wait_ms;
 	uint32_t vsock_port;   /* host port to connect to (0: skip) */
 	uint32_t vsock_listen; /* guest port to accept on (0: skip) */
+	const char *hostile;   /* comma list of hostile cases, NULL: all */
+	size_t hostile_len;
 	struct guest_mmio_dev virtio[GUEST_VIRTIO_MAX];
 	unsigned nvirtio;
 };

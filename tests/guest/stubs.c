@@ -1,9 +1,6 @@
 #include "guest.h"
+
 int test_vsock(struct test_ctx *t)
-{
-	return test_fail(t, "not implemented");
-}
-int test_hostile(struct test_ctx *t)
 {
 	return test_fail(t, "not implemented");
 }
