@@ -78,7 +78,10 @@ test: san $(UNIT_BINS) guest
 integration: san guest
 	FLINT_BIN=$(abspath $(BUILD))/san/flint $(PYTHON) -m pytest -q tests/integration
 
-demo: all guest
+# A fresh machine: install the Debian packages first, then build and boot.
+demo:
+	resources/install-deps.sh
+	$(MAKE) all guest
 	@resources/demo.sh $(abspath $(BUILD))
 
 bench: all guest
