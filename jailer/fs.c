@@ -1,0 +1,226 @@
+/* The jail's file system: the folder with the exec file, the mount
+ * namespace and pivot_root into it, and the device nodes inside. */
+#include "jailer/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno != EINTR)
+				return -errno;
+			off += w > 0 ? w : 0;
+		}
+	}
+	return 0;
+}
+
+/* A hard link shares the inode; across file systems a copy has to do. The
+ * copy keeps the permission bits but not set-id bits. */
+static int copy_exec(const char *src, const char *dst)
+{
+	struct stat st;
+	int in, out, rc;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	if (fstat(in, &st)) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	rc = copy_fd(in, out);
+	if (!rc && fchmod(out, st.st_mode & 0777))
+		rc = -errno;
+	if (close(out) && !rc)
+		rc = -errno;
+	close(in);
+	return rc;
+}
+
+/* Can uid:gid execute the file? Checked in a child that drops to them, so a
+ * jail whose program could never start is refused while we can still clean
+ * up. AT_EACCESS + AT_EMPTY_PATH: the file's mode, ACLs and noexec mounts. */
+static int check_exec_as(const struct jail_config *cfg, const char *path, struct jail_err *err)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), status;
+	pid_t pid;
+
+	if (fd < 0)
+		return jail_fail(err, errno, "jail: cannot open %s", path);
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(cfg->gid, cfg->gid, cfg->gid) ||
+		    setresuid(cfg->uid, cfg->uid, cfg->uid))
+			_exit(errno & 0xff);
+		_exit(faccessat(fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) ? errno & 0xff : 0);
+	}
+	close(fd);
+	if (pid < 0)
+		return jail_fail(err, errno, "jail: fork");
+	if (waitpid(pid, &status, 0) < 0)
+		return jail_fail(err, errno, "jail: waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return jail_fail(err, WIFEXITED(status) ? WEXITSTATUS(status) : EINTR,
+				 "jail: uid %u gid %u cannot execute %s", cfg->uid, cfg->gid, path);
+	return 0;
+}
+
+static int link_exec(struct jail_ctx *ctx)
+{
+	struct jail_plan *p = ctx->plan;
+	char dst[PATH_MAX];
+	int rc;
+
+	if (jail_path_join(dst, sizeof(dst), p->root_dir, p->exec_name))
+		return jail_fail(&ctx->err, ENAMETOOLONG, "jail: %s", p->root_dir);
+	if (link(p->exec_path, dst)) {
+		if (errno != EXDEV && errno != EPERM)
+			return jail_fail(&ctx->err, errno, "jail: cannot link %s to %s",
+					 p->exec_path, dst);
+		rc = copy_exec(p->exec_path, dst);
+		if (rc)
+			return jail_fail(&ctx->err, -rc, "jail: cannot copy %s to %s", p->exec_path,
+					 dst);
+	}
+	return check_exec_as(ctx->cfg, dst, &ctx->err);
+}
+
+int jail_fs_create(struct jail_ctx *ctx)
+{
+	struct jail_plan *p = ctx->plan;
+
+	if (!mkdir(p->exec_dir, 0755)) {
+		if (jail_undo_add(ctx->undo, JAIL_UNDO_RMDIR, p->exec_dir))
+			return jail_fail(&ctx->err, ENOSPC, "jail: undo log");
+	} else if (errno != EEXIST) {
+		return jail_fail(&ctx->err, errno, "jail: cannot create %s", p->exec_dir);
+	}
+	/* Validated absent; EEXIST here means another jailer won a race. */
+	if (mkdir(p->id_dir, 0755))
+		return jail_fail(&ctx->err, errno, "jail: cannot create %s", p->id_dir);
+	if (jail_undo_add(ctx->undo, JAIL_UNDO_TREE, p->id_dir))
+		return jail_fail(&ctx->err, ENOSPC, "jail: undo log");
+	if (mkdir(p->root_dir, 0700))
+		return jail_fail(&ctx->err, errno, "jail: cannot create %s", p->root_dir);
+	return link_exec(ctx);
+}
+
+int jail_fs_enter(struct jail_ctx *ctx)
+{
+	const char *root = ctx->plan->root_dir;
+
+	if (ctx->cfg->daemonize) {
+		/* There is no /dev/null inside the jail. */
+		ctx->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (ctx->devnull_fd < 0)
+			return jail_fail(&ctx->err, errno, "daemonize: cannot open /dev/null");
+	}
+	if (unshare(CLONE_NEWNS))
+		return jail_fail(&ctx->err, errno, "mount namespace: unshare");
+	ctx->in_jail = true;
+	/* Private: nothing we do here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return jail_fail(&ctx->err, errno, "mount namespace: make / private");
+	/* pivot_root needs the new root to be a mount point. */
+	if (mount(root, root, NULL, MS_BIND, NULL))
+		return jail_fail(&ctx->err, errno, "mount namespace: bind %s", root);
+	if (chdir(root))
+		return jail_fail(&ctx->err, errno, "mount namespace: chdir %s", root);
+	/* pivot_root(".", ".") stacks the old root on top of the new one;
+	 * detaching it leaves the jail as the only tree, no old_root dir. */
+	if (syscall(SYS_pivot_root, ".", "."))
+		return jail_fail(&ctx->err, errno, "mount namespace: pivot_root %s", root);
+	if (umount2(".", MNT_DETACH))
+		return jail_fail(&ctx->err, errno, "mount namespace: detach the old root");
+	if (chdir("/"))
+		return jail_fail(&ctx->err, errno, "mount namespace: chdir /");
+	return 0;
+}
+
+static int own_dir(struct jail_ctx *ctx, const char *dir)
+{
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return jail_fail(&ctx->err, errno, "devices: cannot create %s", dir);
+	if (chmod(dir, 0700) || chown(dir, ctx->cfg->uid, ctx->cfg->gid))
+		return jail_fail(&ctx->err, errno, "devices: cannot give %s to %u:%u", dir,
+				 ctx->cfg->uid, ctx->cfg->gid);
+	return 0;
+}
+
+static int make_node(struct jail_ctx *ctx, const char *path, unsigned major, unsigned minor)
+{
+	if (mknod(path, S_IFCHR | S_IRUSR | S_IWUSR, makedev(major, minor)))
+		return jail_fail(&ctx->err, errno, "devices: mknod %s (%u:%u)", path, major, minor);
+	if (chown(path, ctx->cfg->uid, ctx->cfg->gid))
+		return jail_fail(&ctx->err, errno, "devices: chown %s", path);
+	return 0;
+}
+
+int jail_fs_make_devices(struct jail_ctx *ctx)
+{
+	static const char *const dirs[] = {"/", "/dev", "/dev/net", "/run"};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !rc; i++)
+		rc = own_dir(ctx, dirs[i]);
+	if (!rc)
+		rc = make_node(ctx, "/dev/kvm", 10, 232);
+	if (!rc)
+		rc = make_node(ctx, "/dev/net/tun", 10, 200);
+	if (!rc && ctx->plan->uffd_minor >= 0)
+		rc = make_node(ctx, "/dev/userfaultfd", 10, (unsigned)ctx->plan->uffd_minor);
+	if (rc)
+		return rc;
+	/* As in Firecracker: without urandom only MMDS v2 tokens are lost. */
+	if (make_node(ctx, "/dev/urandom", 1, 9))
+		fprintf(stderr, "flint-jailer: warning: %s\n", ctx->err.msg);
+	return 0;
+}
+
+int jail_fs_write_pid(struct jail_ctx *ctx, const char *root, pid_t pid)
+{
+	char name[NAME_MAX + 8], path[PATH_MAX];
+	int fd, rc = 0;
+
+	snprintf(name, sizeof(name), "%s.pid", ctx->plan->exec_name);
+	if (jail_path_join(path, sizeof(path), root, name))
+		return jail_fail(&ctx->err, ENAMETOOLONG, "pid file");
+	/* O_EXCL | O_NOFOLLOW: the jail root belongs to uid, never follow what
+	 * it may have put there. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return jail_fail(&ctx->err, errno, "pid file: cannot create %s", path);
+	if (dprintf(fd, "%d", (int)pid) < 0)
+		rc = jail_fail(&ctx->err, errno, "pid file: cannot write %s", path);
+	close(fd);
+	return rc;
+}
