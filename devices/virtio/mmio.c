@@ -421,6 +421,12 @@ void virtio_mmio_signal_config(struct virtio_mmio *t)
 	vmmio_kick(t->irq_fd);
 }
 
+void virtio_mmio_requeue(struct virtio_mmio *t, uint32_t q)
+{
+	if (q < t->ops->num_queues)
+		vmmio_kick(t->notify_fd[q]);
+}
+
 /* --- registration --- */
 
 static int vmmio_kvm_ioeventfd(struct virtio_mmio *t, uint32_t q, bool assign)

@@ -135,6 +135,10 @@ void virtio_mmio_reconcile(struct virtio_mmio *t);
 void virtio_mmio_signal_used(struct virtio_mmio *t);
 void virtio_mmio_signal_config(struct virtio_mmio *t);
 
+/* VMM thread: come back to queue q on the next loop turn (a device that
+ * stops after a batch, so one busy queue cannot starve the loop). */
+void virtio_mmio_requeue(struct virtio_mmio *t, uint32_t q);
+
 /* Device helper for config_read: copy [off, off+len) of cfg (cfg_len bytes)
  * to data; bytes outside cfg read as zero. */
 void virtio_config_read(const void *cfg, uint64_t cfg_len, uint64_t off, uint8_t *data,
