@@ -99,6 +99,13 @@ struct mpc_lintsrc {
 	uint8_t destapiclint;
 } __attribute__((packed));
 
+_Static_assert(sizeof(struct mpf_intel) == 16, "MP floating pointer size");
+_Static_assert(sizeof(struct mpc_table) == 44, "MP config table header size");
+_Static_assert(sizeof(struct mpc_cpu) == 20, "MP processor entry size");
+_Static_assert(sizeof(struct mpc_bus) == 8 && sizeof(struct mpc_ioapic) == 8 &&
+		   sizeof(struct mpc_intsrc) == 8 && sizeof(struct mpc_lintsrc) == 8,
+	       "MP 8-byte entry sizes");
+
 /* Bytes mptable_write writes for ncpus vCPUs (floating pointer included). */
 uint64_t mptable_size(int ncpus);
 
