@@ -1,5 +1,6 @@
 /* Command-line parsing: space-separated key=value words; unknown words
  * (console=ttyS0 and the like from a VMM's default line) are ignored. */
+#include <stddef.h>
 #include "con.h"
 #include "guest.h"
 #include "lib.h"
@@ -79,38 +80,46 @@ static int cmdline_u32(const char *v, size_t n, uint32_t *out)
 	return 0;
 }
 
+/* Numeric options, by name. */
+struct u32_opt {
+	const char *key;
+	size_t off; /* offsetof(struct guest_opts, field) */
+};
+
+static const struct u32_opt u32_opts[] = {
+    {"ncpus", offsetof(struct guest_opts, ncpus)},
+    {"blk_dev", offsetof(struct guest_opts, blk_dev)},
+    {"net_tx", offsetof(struct guest_opts, net_tx)},
+    {"net_rx", offsetof(struct guest_opts, net_rx)},
+    {"net_wait_ms", offsetof(struct guest_opts, net_wait_ms)},
+    {"vsock_port", offsetof(struct guest_opts, vsock_port)},
+    {"vsock_listen", offsetof(struct guest_opts, vsock_listen)},
+    {"vsock_wait_ms", offsetof(struct guest_opts, vsock_wait_ms)},
+};
+
 static int cmdline_word(struct guest_opts *o, const struct word *w)
 {
 	const char *v = w->val;
 	size_t n = w->vlen;
 
-	if (lib_word_eq(w->key, w->klen, "tests"))
+	for (size_t i = 0; i < sizeof(u32_opts) / sizeof(u32_opts[0]); i++) {
+		if (lib_word_eq(w->key, w->klen, u32_opts[i].key))
+			return cmdline_u32(v, n, (uint32_t *)((char *)o + u32_opts[i].off));
+	}
+	if (lib_word_eq(w->key, w->klen, "tests")) {
 		cmdline_tests(o, v, n);
-	else if (lib_word_eq(w->key, w->klen, "reset"))
+	} else if (lib_word_eq(w->key, w->klen, "reset")) {
 		return cmdline_reset(o, v, n);
-	else if (lib_word_eq(w->key, w->klen, "virtio_mmio.device"))
+	} else if (lib_word_eq(w->key, w->klen, "virtio_mmio.device")) {
 		return cmdline_virtio(o, v, n);
-	else if (lib_word_eq(w->key, w->klen, "ncpus"))
-		return cmdline_u32(v, n, &o->ncpus);
-	else if (lib_word_eq(w->key, w->klen, "blk_ro"))
+	} else if (lib_word_eq(w->key, w->klen, "blk_ro")) {
 		o->blk_ro = lib_word_eq(v, n, "1");
-	else if (lib_word_eq(w->key, w->klen, "blk_pattern"))
+	} else if (lib_word_eq(w->key, w->klen, "blk_pattern")) {
 		o->blk_pattern = !lib_word_eq(v, n, "0");
-	else if (lib_word_eq(w->key, w->klen, "blk_dev"))
-		return cmdline_u32(v, n, &o->blk_dev);
-	else if (lib_word_eq(w->key, w->klen, "net_tx"))
-		return cmdline_u32(v, n, &o->net_tx);
-	else if (lib_word_eq(w->key, w->klen, "net_rx"))
-		return cmdline_u32(v, n, &o->net_rx);
-	else if (lib_word_eq(w->key, w->klen, "net_wait_ms"))
-		return cmdline_u32(v, n, &o->net_wait_ms);
-	else if (lib_word_eq(w->key, w->klen, "vsock_port"))
-		return cmdline_u32(v, n, &o->vsock_port);
-	else if (lib_word_eq(w->key, w->klen, "hostile")) {
+	} else if (lib_word_eq(w->key, w->klen, "hostile")) {
 		o->hostile = v;
 		o->hostile_len = n;
-	} else if (lib_word_eq(w->key, w->klen, "vsock_listen"))
-		return cmdline_u32(v, n, &o->vsock_listen);
+	}
 	return 0;
 }
 
@@ -123,6 +132,7 @@ static void cmdline_defaults(struct guest_opts *o)
 	o->blk_pattern = true;
 	o->net_tx = 4;
 	o->net_wait_ms = 2000;
+	o->vsock_wait_ms = 5000;
 }
 
 void cmdline_parse(struct guest *g)

@@ -37,16 +37,17 @@ struct guest_opts {
 	size_t test_len[GUEST_TESTS_MAX];
 	unsigned ntests;
 	enum guest_reset reset;
-	unsigned ncpus;	  /* 0: not given */
+	uint32_t ncpus;	  /* 0: not given */
 	bool blk_ro;	  /* expect a read-only disk */
 	bool blk_pattern; /* check the host-written sector pattern */
-	unsigned blk_dev; /* which virtio-blk (0 = first) */
-	unsigned net_tx;  /* frames to send */
-	unsigned net_rx;  /* frames that must arrive */
-	unsigned net_wait_ms;
+	uint32_t blk_dev; /* which virtio-blk (0 = first) */
+	uint32_t net_tx;  /* frames to send */
+	uint32_t net_rx;  /* frames that must arrive */
+	uint32_t net_wait_ms;
 	uint32_t vsock_port;   /* host port to connect to (0: skip) */
 	uint32_t vsock_listen; /* guest port to accept on (0: skip) */
-	const char *hostile;   /* comma list of hostile cases, NULL: all */
+	uint32_t vsock_wait_ms;
+	const char *hostile; /* comma list of hostile cases, NULL: all */
 	size_t hostile_len;
 	struct guest_mmio_dev virtio[GUEST_VIRTIO_MAX];
 	unsigned nvirtio;
