@@ -195,6 +195,8 @@ void blk_process(struct virtio_blk *b)
 			pushed = true;
 		} else if (blk_serve(b, q, &c)) {
 			pushed = true;
+		} else if (!b->throttled) {
+			break; /* no timer: wait for the next notification */
 		}
 		if (++done == BLK_BATCH) {
 			virtio_mmio_requeue(&b->mmio, 0);
