@@ -5,6 +5,8 @@
  * never VMM progress. */
 #include "vmm/log.h"
 
+#include "vmm/config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -150,4 +152,29 @@ void log_write(struct logger *lg, enum log_level lvl, const char *file, int line
 	va_start(ap, fmt);
 	log_vwrite(lg, lvl, file, line, fmt, ap);
 	va_end(ap);
+}
+
+int log_apply(struct logger *lg, const char *path, const char *level, bool show_level,
+	      bool show_origin, const char *module, struct fault *f)
+{
+	enum log_level lvl = LOG_LEVEL_INFO;
+	int err;
+
+	if (level && log_level_parse(level, &lvl) != 0) {
+		fault_set(f, "Invalid log level: '%s'", level);
+		return -EINVAL;
+	}
+	if (path && path[0] && (err = log_set_path(lg, path)) != 0) {
+		fault_set(f, "Cannot open the log file %s: %s", path, strerror(-err));
+		return err;
+	}
+	pthread_mutex_lock(&lg->lock);
+	if (level)
+		lg->level = lvl;
+	lg->show_level = lg->show_level || show_level;
+	lg->show_origin = lg->show_origin || show_origin;
+	if (module)
+		snprintf(lg->module, sizeof(lg->module), "%s", module);
+	pthread_mutex_unlock(&lg->lock);
+	return 0;
 }

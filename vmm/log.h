@@ -40,6 +40,12 @@ int log_set_path(struct logger *lg, const char *path);
 int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level lvl);
 
+/* Apply a logger configuration: any NULL argument leaves that setting as
+ * it is; the show flags only turn on. 0, or -errno with f set. */
+struct fault;
+int log_apply(struct logger *lg, const char *path, const char *level, bool show_level,
+	      bool show_origin, const char *module, struct fault *f);
+
 /* Name the calling thread in log lines (fc_vcpu 0, fc_api, ...). */
 void log_set_thread_name(const char *name);
 

@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "devices/boot_timer.h"
+#include "api/handlers.h"
+#include "api/server.h"
 #include "vmm/args.h"
 #include "vmm/config.h"
 #include "vmm/event_loop.h"
@@ -42,28 +45,6 @@ static void console_restore(const struct console_mode *c)
 		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
 }
 
-static int logger_apply(struct logger *lg, const char *path, const char *level, bool show_level,
-			bool show_origin, const char *module, struct fault *f)
-{
-	enum log_level lvl;
-
-	if (level && log_level_parse(level, &lvl) != 0) {
-		fault_set(f, "invalid log level '%s'", level);
-		return -EINVAL;
-	}
-	if (path && path[0] && log_set_path(lg, path) != 0) {
-		fault_set(f, "cannot open log file %s: %s", path, strerror(errno));
-		return -EIO;
-	}
-	if (level)
-		lg->level = lvl;
-	lg->show_level = lg->show_level || show_level;
-	lg->show_origin = lg->show_origin || show_origin;
-	if (module)
-		snprintf(lg->module, sizeof(lg->module), "%s", module);
-	return 0;
-}
-
 /* Load --config-file into the VMM's configuration, applying its logger
  * section at once so the rest of the boot logs where it says. */
 static int config_from_file(struct vmm *v, const char *path, struct fault *f)
@@ -72,37 +53,94 @@ static int config_from_file(struct vmm *v, const char *path, struct fault *f)
 	int err = cfg_load_file(&v->cfg, path, f);
 
 	if (!err && l->set)
-		err = logger_apply(v->log, l->log_path, l->level[0] ? l->level : NULL,
+		err = log_apply(v->log, l->log_path, l->level[0] ? l->level : NULL,
 				   l->show_level, l->show_log_origin, l->module[0] ? l->module : NULL,
 				   f);
 	return err;
 }
 
-static int run_from_config_file(const struct flint_args *a, struct logger *lg,
-				const struct vm_options *opt)
+static void on_api_request(void *ctx, uint32_t events)
+{
+	(void)events;
+	api_server_serve(ctx);
+}
+
+static int start_api(struct vmm *v, struct api_server *srv, const struct flint_args *a)
+{
+	int err = api_server_start(srv, a->api_sock, (size_t)a->max_payload, &api_vmm_ops, v);
+
+	if (err) {
+		fprintf(stderr, "flint: cannot serve the API on %s: %s\n", a->api_sock,
+			strerror(-err));
+		return err;
+	}
+	err = ev_add(&v->loop, api_server_fd(srv), EPOLLIN, on_api_request, srv);
+	if (!err)
+		LOG_INFO(v->log, "API server listening on %s", a->api_sock);
+	return err;
+}
+
+static int start_metrics(struct vmm *v, const char *path)
+{
+	struct fault f = {""};
+
+	v->cfg.metrics.set = true;
+	snprintf(v->cfg.metrics.metrics_path, sizeof(v->cfg.metrics.metrics_path), "%s", path);
+	if (vmm_apply_metrics(v, &f) != 0) {
+		fprintf(stderr, "flint: %s\n", f.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Set up from the command line; returns an exit status, or -1 to run. */
+static int setup(struct vmm *v, struct api_server *srv, const struct flint_args *a)
+{
+	struct fault f = {""};
+
+	if (a->metrics_path && start_metrics(v, a->metrics_path) != 0)
+		return FLINT_EXIT_BAD_CONFIG;
+	if (!a->no_api && start_api(v, srv, a) != 0)
+		return FLINT_EXIT_GENERIC;
+	v->startup_wall_us = clock_mono_us() - v->opt.start_wall_us;
+	v->startup_cpu_us = clock_cpu_us() - v->opt.start_cpu_us;
+	if (!a->config_file)
+		return -1;
+	if (config_from_file(v, a->config_file, &f) != 0) {
+		LOG_ERROR(v->log, "Configuration error: %s", f.msg);
+		fprintf(stderr, "flint: %s: %s\n", a->config_file, f.msg);
+		return FLINT_EXIT_BAD_CONFIG;
+	}
+	if (vmm_start_instance(v, &f) != 0) {
+		LOG_ERROR(v->log, "Building the microVM failed: %s", f.msg);
+		fprintf(stderr, "flint: %s\n", f.msg);
+		return FLINT_EXIT_GENERIC;
+	}
+	return -1;
+}
+
+static int run(const struct flint_args *a, struct logger *lg, const struct vm_options *opt)
 {
 	struct console_mode console;
-	struct fault f = {""};
+	struct api_server srv;
 	struct vmm *v = calloc(1, sizeof(*v));
-	int status = FLINT_EXIT_GENERIC;
+	int status;
 
+	memset(&srv, 0, sizeof(srv));
+	srv.listen_fd = srv.epfd = srv.stop_efd = -1;
 	if (!v || vmm_init(v, lg, opt, a->id) != 0) {
 		fprintf(stderr, "flint: out of memory\n");
 		free(v);
 		return FLINT_EXIT_GENERIC;
 	}
-	if (config_from_file(v, a->config_file, &f) != 0) {
-		LOG_ERROR(lg, "Configuration error: %s", f.msg);
-		fprintf(stderr, "flint: %s: %s\n", a->config_file, f.msg);
-		status = FLINT_EXIT_BAD_CONFIG;
-	} else if (vmm_start_instance(v, &f) != 0) {
-		LOG_ERROR(lg, "Building the microVM failed: %s", f.msg);
-		fprintf(stderr, "flint: %s\n", f.msg);
-	} else {
+	status = setup(v, &srv, a);
+	if (status < 0) {
 		console_make_raw(&console);
 		status = vmm_run(v);
 		console_restore(&console);
 	}
+	if (!a->no_api)
+		api_server_stop(&srv);
 	vmm_destroy(v);
 	free(v);
 	return status;
@@ -128,14 +166,14 @@ int main(int argc, char **argv)
 		start_wall = args.start_time_us, start_cpu = args.start_time_cpu_us;
 	log_init(&lg, args.id);
 	log_set_thread_name("fc_vmm");
-	if (logger_apply(&lg, args.log_path, args.level, args.show_level, args.show_log_origin,
+	if (log_apply(&lg, args.log_path, args.level, args.show_level, args.show_log_origin,
 			 args.module, &f) != 0) {
 		fprintf(stderr, "flint: %s\n", f.msg);
 		return FLINT_EXIT_ARG_PARSING;
 	}
-	if (!args.no_api || args.describe_snapshot || args.seccomp_filter || args.metrics_path) {
-		fprintf(stderr, "flint: not yet supported: the HTTP API, snapshots, seccomp "
-				"filters and metrics arrive later; use --no-api --config-file\n");
+	if (args.describe_snapshot || args.seccomp_filter) {
+		fprintf(stderr, "flint: not yet supported: snapshots and user-supplied seccomp "
+				"filters arrive in a later flint\n");
 		log_destroy(&lg);
 		return FLINT_EXIT_ARG_PARSING;
 	}
@@ -152,7 +190,7 @@ int main(int argc, char **argv)
 		.prefer_pvh = strcmp(args.boot_protocol, "pvh") == 0,
 		.boot_timer = args.boot_timer,
 	};
-	status = run_from_config_file(&args, &lg, &opt);
+	status = run(&args, &lg, &opt);
 	log_destroy(&lg);
 	return status;
 }

@@ -1,6 +1,8 @@
 /* VMM lifecycle: not started -> running <-> paused -> ended. */
 #include "vmm/vmm.h"
 
+#include "api/body.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@ int vmm_init(struct vmm *v, struct logger *log, const struct vm_options *opt, co
 	v->opt = *opt;
 	v->exit_status = FLINT_EXIT_OK;
 	snprintf(v->instance_id, sizeof(v->instance_id), "%s", id);
+	metrics_init(&v->metrics);
 	cfg_init(&v->cfg);
 	return ev_init(&v->loop);
 }
@@ -104,5 +107,45 @@ void vmm_destroy(struct vmm *v)
 		free(v->vm);
 		v->vm = NULL;
 	}
+	metrics_close(&v->metrics);
 	ev_destroy(&v->loop);
+}
+
+int vmm_apply_logger(struct vmm *v, struct fault *f)
+{
+	const struct cfg_logger *l = &v->cfg.logger;
+
+	return log_apply(v->log, l->log_path, l->level[0] ? l->level : NULL, l->show_level,
+			 l->show_log_origin, l->module[0] ? l->module : NULL, f);
+}
+
+static int vmm_find_drive(const struct vmm *v, const char *id, struct fault *f)
+{
+	for (int i = 0; i < v->cfg.ndrives; i++)
+		if (strcmp(v->cfg.drives[i].drive_id, id) == 0)
+			return i;
+	fault_set(f, "Invalid block device ID: %s", id);
+	return -1;
+}
+
+int vmm_patch_drive(struct vmm *v, const struct body_drive_patch *p, struct fault *f)
+{
+	if (vmm_find_drive(v, p->drive_id, f) < 0)
+		return -ENOENT;
+	fault_set(f, "Updating drive %s of a running microVM is not supported by this flint "
+		  "build yet.", p->drive_id);
+	return -ENOTSUP;
+}
+
+int vmm_patch_net(struct vmm *v, const struct body_net_patch *p, struct fault *f)
+{
+	for (int i = 0; i < v->cfg.nnets; i++) {
+		if (strcmp(v->cfg.nets[i].iface_id, p->iface_id) == 0) {
+			fault_set(f, "Updating the rate limiters of network interface %s is not "
+				  "supported by this flint build yet.", p->iface_id);
+			return -ENOTSUP;
+		}
+	}
+	fault_set(f, "Invalid network interface ID: %s", p->iface_id);
+	return -ENOENT;
 }

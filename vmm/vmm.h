@@ -11,6 +11,7 @@
 #include "vmm/config.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
+#include "vmm/metrics.h"
 #include "vmm/vm.h"
 
 enum vmm_state { VMM_NOT_STARTED = 0, VMM_RUNNING, VMM_PAUSED };
@@ -25,6 +26,8 @@ struct vmm {
 	int exit_status; /* valid once the loop has stopped */
 	char instance_id[65];
 	uint64_t start_wall_us, start_cpu_us;
+	uint64_t startup_wall_us, startup_cpu_us; /* process start to API (or VM) ready */
+	struct metrics metrics;
 };
 
 /* Set up an idle VMM with the default configuration. 0 or -errno. */
@@ -36,6 +39,16 @@ int vmm_pause(struct vmm *v, struct fault *f);
 int vmm_resume(struct vmm *v, struct fault *f);
 /* SendCtrlAltDel: the guest sees Ctrl-Alt-Del on its keyboard. */
 int vmm_send_ctrl_alt_del(struct vmm *v, struct fault *f);
+/* PATCH /drives/{id} and /network-interfaces/{id} on a running microVM. */
+struct body_drive_patch;
+struct body_net_patch;
+int vmm_patch_drive(struct vmm *v, const struct body_drive_patch *p, struct fault *f);
+int vmm_patch_net(struct vmm *v, const struct body_net_patch *p, struct fault *f);
+/* PUT /logger and PUT /metrics took effect in cfg: apply them now. */
+int vmm_apply_logger(struct vmm *v, struct fault *f);
+int vmm_apply_metrics(struct vmm *v, struct fault *f);
+/* FlushMetrics. */
+int vmm_flush_metrics(struct vmm *v, struct fault *f);
 /* Run the event loop until the microVM ends; returns flint's exit status. */
 int vmm_run(struct vmm *v);
 void vmm_destroy(struct vmm *v);

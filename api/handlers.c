@@ -1,0 +1,102 @@
+/* Route dispatch and reply helpers for the API handlers. */
+#include "api/handlers.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+
+typedef void (*api_handler_fn)(struct vmm *, const struct api_request *, struct api_response *);
+
+static const api_handler_fn handlers[ROUTE_COUNT] = {
+	[ROUTE_GET_INSTANCE_INFO] = api_get_instance_info,
+	[ROUTE_GET_VERSION] = api_get_version,
+	[ROUTE_PUT_ACTIONS] = api_put_actions,
+	[ROUTE_PATCH_VM] = api_patch_vm,
+	[ROUTE_GET_VM_CONFIG] = api_get_vm_config,
+	[ROUTE_GET_MACHINE_CONFIG] = api_get_machine_config,
+	[ROUTE_PUT_MACHINE_CONFIG] = api_put_machine_config,
+	[ROUTE_PATCH_MACHINE_CONFIG] = api_patch_machine_config,
+	[ROUTE_PUT_BOOT_SOURCE] = api_put_boot_source,
+	[ROUTE_PUT_DRIVE] = api_put_drive,
+	[ROUTE_PATCH_DRIVE] = api_patch_drive,
+	[ROUTE_PUT_NET] = api_put_net,
+	[ROUTE_PATCH_NET] = api_patch_net,
+	[ROUTE_PUT_VSOCK] = api_put_vsock,
+	[ROUTE_PUT_ENTROPY] = api_put_entropy,
+	[ROUTE_PUT_LOGGER] = api_put_logger,
+	[ROUTE_PUT_METRICS] = api_put_metrics,
+	[ROUTE_PUT_SERIAL] = api_put_serial,
+};
+
+void api_reply_no_content(struct api_response *r)
+{
+	r->status = 204;
+	r->body = NULL;
+	r->body_len = 0;
+}
+
+void api_reply_json(struct api_response *r, int status, char *body, size_t len)
+{
+	r->status = body ? status : 500;
+	r->body = body;
+	r->body_len = body ? len : 0;
+}
+
+void api_reply_fault(struct api_response *r, int status, const char *msg)
+{
+	char *body = NULL;
+	size_t len = 0;
+
+	if (http_fault_json(msg, &body, &len) != 0)
+		body = NULL;
+	api_reply_json(r, status, body, len);
+}
+
+void api_reply_jsonf(struct api_response *r, int status, const char *fmt, ...)
+{
+	char *body = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&body, fmt, ap);
+	va_end(ap);
+	api_reply_json(r, status, n < 0 ? NULL : body, n < 0 ? 0 : (size_t)n);
+}
+
+int api_check_ids(const char *path_id, const char *body_id, struct api_response *r)
+{
+	if (strcmp(path_id, body_id) == 0)
+		return 0;
+	api_reply_fault(r, 400, "The id from the path does not match the id from the body!");
+	return -1;
+}
+
+static enum route_vm_state api_vm_state(void *ctx)
+{
+	const struct vmm *v = ctx;
+
+	switch (v->state) {
+	case VMM_RUNNING:
+		return ROUTE_VM_RUNNING;
+	case VMM_PAUSED:
+		return ROUTE_VM_PAUSED;
+	default:
+		return ROUTE_VM_NOT_STARTED;
+	}
+}
+
+static void api_handle(void *ctx, const struct api_request *q, struct api_response *r)
+{
+	api_handler_fn fn = (unsigned)q->route < ROUTE_COUNT ? handlers[q->route] : NULL;
+
+	(fn ? fn : api_unsupported)(ctx, q, r);
+}
+
+const struct api_ops api_vmm_ops = {
+	.vm_state = api_vm_state,
+	.handle = api_handle,
+};

@@ -1,0 +1,152 @@
+/* Metrics writer. */
+#include "vmm/metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+void metrics_init(struct metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->timer_fd = -1;
+}
+
+int metrics_open(struct metrics *m, const char *path)
+{
+	struct itimerspec its = {.it_interval = {METRICS_PERIOD_S, 0},
+				 .it_value = {METRICS_PERIOD_S, 0}};
+	struct stat st;
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC;
+	int fd, tfd;
+
+	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+		flags |= O_NONBLOCK;
+	else
+		flags |= O_CREAT;
+	fd = open(path, flags, 0600);
+	if (fd < 0)
+		return -errno;
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) != 0) {
+		int err = -errno;
+		close(fd);
+		if (tfd >= 0)
+			close(tfd);
+		return err;
+	}
+	metrics_close(m);
+	m->fd = fd;
+	m->timer_fd = tfd;
+	return 0;
+}
+
+void metrics_close(struct metrics *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->timer_fd >= 0)
+		close(m->timer_fd);
+	m->fd = m->timer_fd = -1;
+}
+
+static void out_printf(struct metrics_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= o->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	o->len = n < 0 ? o->cap : (o->len + (size_t)n > o->cap ? o->cap : o->len + (size_t)n);
+}
+
+int metrics_begin(struct metrics_out *o, struct metrics *m, char *buf, size_t cap)
+{
+	struct timespec ts;
+
+	memset(o, 0, sizeof(*o));
+	o->buf = buf;
+	o->cap = cap;
+	o->m = m;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	out_printf(o, "{\"utc_timestamp_ms\":%llu",
+		   (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000);
+	return 0;
+}
+
+void metrics_group(struct metrics_out *o, const char *name)
+{
+	if (o->in_group)
+		out_printf(o, "}");
+	out_printf(o, ",\"%s\":{", name);
+	snprintf(o->group, sizeof(o->group), "%s", name);
+	o->in_group = true;
+	o->first_in_group = true;
+}
+
+static void metrics_field(struct metrics_out *o, const char *name, uint64_t v)
+{
+	out_printf(o, "%s\"%s\":%llu", o->first_in_group ? "" : ",", name, (unsigned long long)v);
+	o->first_in_group = false;
+}
+
+/* The previous report of "group.name" (the key is built by the caller). */
+static struct metrics_prev *metrics_prev_slot(struct metrics *m, const char *key)
+{
+	for (int i = 0; i < m->nprev; i++)
+		if (strcmp(m->prev[i].key, key) == 0)
+			return &m->prev[i];
+	if (m->nprev == METRICS_MAX_KEYS)
+		return NULL;
+	snprintf(m->prev[m->nprev].key, sizeof(m->prev[0].key), "%s", key);
+	m->prev[m->nprev].value = 0;
+	return &m->prev[m->nprev++];
+}
+
+void metrics_counter(struct metrics_out *o, const char *name, uint64_t value)
+{
+	char key[64];
+	struct metrics_prev *p;
+
+	snprintf(key, sizeof(key), "%s.%s", o->group, name);
+	p = metrics_prev_slot(o->m, key);
+	metrics_field(o, name, p && value >= p->value ? value - p->value : value);
+	if (p)
+		p->value = value;
+}
+
+void metrics_gauge(struct metrics_out *o, const char *name, uint64_t value)
+{
+	metrics_field(o, name, value);
+}
+
+int metrics_end(struct metrics_out *o)
+{
+	ssize_t n;
+
+	if (o->in_group)
+		out_printf(o, "}");
+	out_printf(o, "}\n");
+	if (o->len >= o->cap) {
+		o->m->missed_flushes++;
+		return -ENOSPC;
+	}
+	if (o->m->fd < 0)
+		return -EBADF;
+	n = write(o->m->fd, o->buf, o->len);
+	if (n != (ssize_t)o->len) {
+		o->m->missed_flushes++;
+		return n < 0 ? -errno : -EIO;
+	}
+	o->m->flushes++;
+	return 0;
+}
