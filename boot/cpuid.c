@@ -2,6 +2,7 @@
 #include "boot/cpuid.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "boot/layout.h"
 
@@ -128,4 +129,52 @@ int cpuid_filter(struct kvm_cpuid_entry2 *e, int n, int cpu_index, int ncpus, bo
 		cpuid_filter_one(&e[i], &t);
 	}
 	return 0;
+}
+
+static bool cpuid_find(const struct kvm_cpuid_entry2 *e, int n, uint32_t fn, bool any_index,
+		       uint32_t index)
+{
+	for (int i = 0; i < n; i++) {
+		if (e[i].function == fn && (any_index || e[i].index == index))
+			return true;
+	}
+	return false;
+}
+
+/* Add subleaves 0..CPUID_TOPO_SUBLEAVES-1 of leaf fn that are missing, if
+ * KVM lists fn at all. Returns the new count or -E2BIG. */
+static int cpuid_add_topology(struct kvm_cpuid_entry2 *e, int n, int max, uint32_t fn)
+{
+	if (!cpuid_find(e, n, fn, true, 0))
+		return n;
+	for (uint32_t sub = 0; sub < CPUID_TOPO_SUBLEAVES; sub++) {
+		if (cpuid_find(e, n, fn, false, sub))
+			continue;
+		if (n >= max)
+			return -E2BIG;
+		memset(&e[n], 0, sizeof(e[n]));
+		e[n].function = fn;
+		e[n].index = sub;
+		e[n].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		n++;
+	}
+	return n;
+}
+
+int cpuid_build(const struct kvm_cpuid_entry2 *in, int n, struct kvm_cpuid_entry2 *out, int max,
+		int cpu_index, int ncpus, bool smt)
+{
+	int err;
+
+	if (n < 0 || max < n || !out || (n > 0 && !in))
+		return -EINVAL;
+	if (n > 0)
+		memmove(out, in, (size_t)n * sizeof(*in));
+	n = cpuid_add_topology(out, n, max, CPUID_LEAF_TOPOLOGY);
+	if (n >= 0)
+		n = cpuid_add_topology(out, n, max, CPUID_LEAF_TOPOLOGY2);
+	if (n < 0)
+		return n;
+	err = cpuid_filter(out, n, cpu_index, ncpus, smt);
+	return err ? err : n;
 }

@@ -34,9 +34,24 @@
  *  - leaves 0xb and 0x1f: x2APIC topology (SMT and core levels, EDX APIC id);
  *  - leaf 6: only ARAT kept (no thermal or power management is emulated);
  *  - leaf 0xa: zero (no PMU).
- * Nothing else changes; entries cannot be added (the topology leaves are
- * rewritten only at the subleaves KVM listed). APIC id = cpu_index.
+ * Nothing else changes. Entries cannot be added here: the topology leaves
+ * are rewritten only at the subleaves listed (use cpuid_build to add the
+ * missing ones). APIC id = cpu_index.
  * Returns 0 or -EINVAL (ncpus outside 1..LAYOUT_MAX_VCPUS, bad index). */
 int cpuid_filter(struct kvm_cpuid_entry2 *e, int n, int cpu_index, int ncpus, bool smt);
+
+/* Entries cpuid_build may add to KVM's table. */
+#define CPUID_EXTRA_ENTRIES  6
+#define CPUID_TOPO_SUBLEAVES 3 /* SMT level, core level, and the invalid level ending them */
+
+/* cpuid_filter for a table that may lack topology subleaves: recent KVM
+ * lists leaves 0xb and 0x1f with subleaf 0 only ("filled in by userspace"),
+ * which would leave the guest without a core level. Copies in[0..n) to out
+ * (in == out is allowed), adds the missing subleaves 0..2 of 0xb and 0x1f
+ * when KVM lists the leaf at all, then filters. max: capacity of out, at
+ * least n + CPUID_EXTRA_ENTRIES to be safe. Returns the new count, or
+ * -E2BIG / -EINVAL. */
+int cpuid_build(const struct kvm_cpuid_entry2 *in, int n, struct kvm_cpuid_entry2 *out, int max,
+		int cpu_index, int ncpus, bool smt);
 
 #endif
