@@ -426,6 +426,41 @@ static void test_vanishing_and_garbage_clients(void **state)
 	close(slow);
 }
 
+/* A client that pipelines without ever reading fills its socket buffers;
+ * the server stops reading it instead of buffering without bound, and keeps
+ * serving others. */
+static void test_client_that_never_reads(void **state)
+{
+	static const char req[] = "GET /nope HTTP/1.1\r\n\r\n";
+	struct fixture *f = *state;
+	struct client_resp r;
+	char chunk[100 * (sizeof(req) - 1)];
+	int hog = client_connect(f->path), i, stalls = 0;
+	size_t sent = 0;
+
+	for (i = 0; i < 100; i++)
+		memcpy(chunk + i * (sizeof(req) - 1), req, sizeof(req) - 1);
+	/* Send until the server has stopped reading for a while. */
+	for (i = 0; i < 100000 && stalls < 50; i++) {
+		ssize_t n = send(hog, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n > 0) {
+			sent += (size_t)n;
+			stalls = 0;
+		} else {
+			stalls++;
+			usleep(2000);
+		}
+	}
+	assert_int_equal(stalls, 50);
+	assert_true(sent > 100000);
+	r = one_shot(f, "GET /version HTTP/1.1\r\n\r\n");
+	assert_int_equal(r.status, 200);
+	close(hog);
+	r = one_shot(f, "GET /version HTTP/1.1\r\n\r\n");
+	assert_int_equal(r.status, 200);
+}
+
 static void test_connection_close_and_limits(void **state)
 {
 	struct fixture *f = *state;
@@ -554,6 +589,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pipelined_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fifty_concurrent_clients, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vanishing_and_garbage_clients, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_that_never_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_close_and_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_many_connections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_socket_file_rules, setup, teardown),
