@@ -17,6 +17,7 @@ REL_CFLAGS := $(BASE) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined -DFLINT_TEST_HOOKS
 LDLIBS  := -lpthread
+JAIL_LDLIBS := -lbpf
 
 FLINT_SRCS := $(sort $(wildcard vmm/*.c devices/*.c devices/virtio/*.c boot/*.c api/*.c snapshot/*.c))
 LIB_SRCS   := $(filter-out vmm/main.c,$(FLINT_SRCS))
