@@ -88,6 +88,7 @@ int jail_drop_privs(struct jail_ctx *ctx)
 		return jail_fail(&ctx->err, errno, "privileges: no_new_privs");
 	if (setresuid(cfg->uid, cfg->uid, cfg->uid))
 		return jail_fail(&ctx->err, errno, "privileges: setresuid %u", cfg->uid);
+	ctx->dropped = true;
 	/* A non-zero uid lost its capabilities in setresuid(); uid 0 did not. */
 	if (caps_set(none))
 		return jail_fail(&ctx->err, errno, "privileges: capset");

@@ -148,6 +148,12 @@ static int run_steps(struct jail_ctx *ctx)
 static int fail_in_process(struct jail_ctx *ctx)
 {
 	fprintf(stderr, "flint-jailer: %s\n", ctx->err.msg);
+	if (ctx->dropped) {
+		fprintf(stderr,
+			"flint-jailer: no clean-up after dropping privileges: %s is left behind\n",
+			ctx->plan->id_dir);
+		return 1;
+	}
 	if (ctx->in_jail && setns(ctx->orig_mnt_fd, CLONE_NEWNS)) {
 		fprintf(stderr, "flint-jailer: cannot clean up (%s): %s is left behind\n",
 			strerror(errno), ctx->plan->id_dir);

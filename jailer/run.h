@@ -67,6 +67,7 @@ struct jail_ctx {
 	int orig_mnt_fd;	/* the host mount namespace, to clean up from */
 	int devnull_fd;		/* for --daemonize, opened before pivot_root */
 	bool in_jail;		/* after unshare(CLONE_NEWNS) */
+	bool dropped;		/* after setresuid(): no clean-up possible */
 	uint64_t start_us;	/* CLOCK_MONOTONIC at start */
 	uint64_t start_cpu_us;	/* CLOCK_PROCESS_CPUTIME_ID at start */
 	uint64_t parent_cpu_us; /* CPU time of the parent before the child forked */
