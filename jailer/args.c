@@ -221,7 +221,7 @@ static const struct {
 	const char *name;
 	bool has_value;
 	bool repeatable;
-} opts[OPT_COUNT] = {
+} jail_opts[OPT_COUNT] = {
     [OPT_ID] = {"id", true, false},
     [OPT_EXEC] = {"exec-file", true, false},
     [OPT_UID] = {"uid", true, false},
@@ -241,7 +241,7 @@ static const struct {
 static int opt_lookup(const char *name, size_t len)
 {
 	for (int i = 0; i < OPT_COUNT; i++)
-		if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len))
+		if (strlen(jail_opts[i].name) == len && !strncmp(jail_opts[i].name, name, len))
 			return i;
 	return -1;
 }
@@ -331,7 +331,7 @@ static int check_required(const struct jail_config *cfg, const bool *seen, struc
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!seen[required[i]])
 			return jail_fail(err, 0, "missing required option --%s",
-					 opts[required[i]].name);
+					 jail_opts[required[i]].name);
 	return 0;
 }
 
@@ -349,19 +349,19 @@ static int parse_one(int argc, char *const argv[], int *i, struct jail_config *c
 	o = opt_lookup(name, eq ? (size_t)(eq - name) : strlen(name));
 	if (o < 0)
 		return jail_fail(err, 0, "unknown option '%s' (see --help)", arg);
-	if (seen[o] && !opts[o].repeatable)
-		return jail_fail(err, 0, "option --%s given more than once", opts[o].name);
+	if (seen[o] && !jail_opts[o].repeatable)
+		return jail_fail(err, 0, "option --%s given more than once", jail_opts[o].name);
 	seen[o] = true;
-	if (!opts[o].has_value) {
+	if (!jail_opts[o].has_value) {
 		if (eq)
-			return jail_fail(err, 0, "option --%s takes no value", opts[o].name);
+			return jail_fail(err, 0, "option --%s takes no value", jail_opts[o].name);
 		return store_opt(cfg, o, NULL, err);
 	}
 	if (eq) {
 		val = eq + 1;
 	} else {
 		if (*i + 1 >= argc)
-			return jail_fail(err, 0, "option --%s needs a value", opts[o].name);
+			return jail_fail(err, 0, "option --%s needs a value", jail_opts[o].name);
 		val = argv[++*i];
 	}
 	return store_opt(cfg, o, val, err);

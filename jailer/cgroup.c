@@ -2,6 +2,7 @@
  * names (v1), or in the unified hierarchy (v2, with the device program). */
 #include "jailer/run.h"
 
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -143,13 +144,34 @@ static int cg_write_values(struct jail_ctx *ctx, unsigned hi)
 	return 0;
 }
 
+static int cg_load_devprog(struct jail_ctx *ctx, int cg_fd)
+{
+	struct bpf_insn prog[64];
+	int n, fd, rc;
+
+	n = jail_devprog_build(prog, sizeof(prog) / sizeof(prog[0]), ctx->plan->uffd_minor);
+	if (n < 0)
+		return jail_fail(&ctx->err, -n, "cgroup: device program");
+	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "flint_devices", "GPL", prog, (size_t)n,
+			   NULL);
+	if (fd < 0)
+		return jail_fail(&ctx->err, -fd, "cgroup: cannot load the device program");
+	/* ALLOW_MULTI: programs of ancestor cgroups (systemd's) still run and
+	 * all must allow; the cgroup keeps a reference, so fd can go. */
+	rc = bpf_prog_attach(fd, cg_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
+	if (rc < 0)
+		rc = jail_fail(&ctx->err, -rc, "cgroup: cannot attach the device program");
+	close(fd);
+	return rc < 0 ? rc : 0;
+}
+
 static int cg_attach_devprog(struct jail_ctx *ctx, const struct jail_hier *h)
 {
 	int fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return jail_fail(&ctx->err, errno, "cgroup: cannot open %s", h->dir);
-	rc = jail_devprog_attach(ctx, fd);
+	rc = cg_load_devprog(ctx, fd);
 	close(fd);
 	return rc;
 }

@@ -1,13 +1,12 @@
 /* The cgroup v2 device controller is a BPF_PROG_TYPE_CGROUP_DEVICE program.
  * Ours is a short allowlist written as raw instructions (no BPF compiler
  * needed): character devices flint uses, every access type; everything
- * else, block devices included, is denied. */
+ * else, block devices included, is denied. Pure, so the unit tests run
+ * it; cgroup.c loads and attaches it. */
 #include "jailer/run.h"
 
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <stddef.h>
-#include <unistd.h>
 
 struct dev_id {
 	unsigned major;
@@ -80,25 +79,4 @@ int jail_devprog_build(struct bpf_insn *out, size_t max, int uffd_minor)
 	emit_return(out + deny, 0);
 	emit_return(out + allow, 1);
 	return (int)total;
-}
-
-int jail_devprog_attach(struct jail_ctx *ctx, int cg_fd)
-{
-	struct bpf_insn prog[64];
-	int n, fd, rc;
-
-	n = jail_devprog_build(prog, sizeof(prog) / sizeof(prog[0]), ctx->plan->uffd_minor);
-	if (n < 0)
-		return jail_fail(&ctx->err, -n, "cgroup: device program");
-	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "flint_devices", "GPL", prog, (size_t)n,
-			   NULL);
-	if (fd < 0)
-		return jail_fail(&ctx->err, -fd, "cgroup: cannot load the device program");
-	/* ALLOW_MULTI: programs of ancestor cgroups (systemd's) still run and
-	 * all must allow; the cgroup keeps a reference, so fd can go. */
-	rc = bpf_prog_attach(fd, cg_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
-	if (rc < 0)
-		rc = jail_fail(&ctx->err, -rc, "cgroup: cannot attach the device program");
-	close(fd);
-	return rc < 0 ? rc : 0;
 }

@@ -80,16 +80,16 @@ static bool list_has(const char *list, const char *name)
 static int mounts_line(const char *p, const char *end, const char *controller, char *out,
 		       size_t len)
 {
-	char dev[64], dir[PATH_MAX], type[32], opts[512];
+	char dev[64], dir[PATH_MAX], type[32], options[512];
 	int rc = 0;
 
 	p = mounts_field(p, end, dev, sizeof(dev), &rc);
 	p = mounts_field(p, end, dir, sizeof(dir), &rc);
 	p = mounts_field(p, end, type, sizeof(type), &rc);
-	mounts_field(p, end, opts, sizeof(opts), &rc);
+	mounts_field(p, end, options, sizeof(options), &rc);
 	if (rc)
 		return -ENOENT; /* an over-long field cannot be ours */
-	if (controller ? strcmp(type, "cgroup") || !list_has(opts, controller)
+	if (controller ? strcmp(type, "cgroup") || !list_has(options, controller)
 		       : strcmp(type, "cgroup2"))
 		return -ENOENT;
 	if (strlen(dir) >= len)

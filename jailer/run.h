@@ -98,8 +98,6 @@ int jail_cg_setup(struct jail_ctx *ctx);
  * (uffd_minor < 0: no userfaultfd). Returns the instruction count, or
  * -ENOSPC when max is too small. */
 int jail_devprog_build(struct bpf_insn *out, size_t max, int uffd_minor);
-/* Load the program and attach it to the cgroup open at cg_fd. */
-int jail_devprog_attach(struct jail_ctx *ctx, int cg_fd);
 
 /* RLIMIT_NOFILE (and RLIMIT_FSIZE when given), soft = hard. */
 int jail_set_rlimits(struct jail_ctx *ctx);
