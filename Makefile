@@ -35,29 +35,39 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 all: $(BUILD)/flint $(BUILD)/flint-jailer
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/flint: $(REL_OBJS)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/san/flint: $(SAN_OBJS)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/flint-jailer: $(JAIL_SRCS:%.c=$(BUILD)/rel/%.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS) $(JAIL_LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS) $(JAIL_LDLIBS)
 
 $(BUILD)/san/flint-jailer: $(JAIL_SRCS:%.c=$(BUILD)/san/%.o)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) $(JAIL_LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) $(JAIL_LDLIBS)
 
 $(BUILD)/san/tests/%: tests/unit/%.c $(SAN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(SAN_CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
 
 san: $(BUILD)/san/flint $(BUILD)/san/flint-jailer
 
@@ -93,7 +103,8 @@ FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. -DFLINT_VERSION=\"$(VERSION)\" -O1 -
                -fsanitize=fuzzer,address,undefined -Wall -Wextra -Werror -Wno-missing-field-initializers
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 
