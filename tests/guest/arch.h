@@ -104,7 +104,8 @@ extern uint64_t pml4[512];
 extern uint64_t pdpt[512];
 extern uint64_t pd_tables[GUEST_MAP_GIB][512];
 extern const uint64_t isr_table[32];
-extern const char ap_tramp_start[], ap_tramp_end[];
+extern const char ap_tramp_start[];
+extern const uint32_t ap_tramp_size;
 extern char _image_start[], _image_end[];
 void triple_fault(void) __attribute__((noreturn));
 #endif

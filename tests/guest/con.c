@@ -18,6 +18,12 @@
  * any argument). */
 static volatile uint32_t con_lock_word;
 
+/* The arguments travel in a struct: passing a va_list by pointer is not
+ * portable where va_list is an array type (x86_64). */
+struct con_args {
+	va_list ap;
+};
+
 struct con_buf {
 	char *s;
 	size_t n, cap;
@@ -77,25 +83,25 @@ static void buf_num(struct con_buf *b, uint64_t v, unsigned base, int width, cha
 		buf_putc(b, tmp[--n]);
 }
 
-static uint64_t arg_unsigned(va_list *ap, int lng)
+static uint64_t arg_unsigned(struct con_args *a, int lng)
 {
 	if (lng >= 2)
-		return va_arg(*ap, unsigned long long);
+		return va_arg(a->ap, unsigned long long);
 	if (lng == 1)
-		return va_arg(*ap, unsigned long);
-	return va_arg(*ap, unsigned int);
+		return va_arg(a->ap, unsigned long);
+	return va_arg(a->ap, unsigned int);
 }
 
-static int64_t arg_signed(va_list *ap, int lng)
+static int64_t arg_signed(struct con_args *a, int lng)
 {
 	if (lng >= 2)
-		return va_arg(*ap, long long);
+		return va_arg(a->ap, long long);
 	if (lng == 1)
-		return va_arg(*ap, long);
-	return va_arg(*ap, int);
+		return va_arg(a->ap, long);
+	return va_arg(a->ap, int);
 }
 
-static const char *buf_conv(struct con_buf *b, const char *f, va_list *ap)
+static const char *buf_conv(struct con_buf *b, const char *f, struct con_args *a)
 {
 	char pad = ' ';
 	int width = 0, lng = 0, prec = -1;
@@ -106,36 +112,36 @@ static const char *buf_conv(struct con_buf *b, const char *f, va_list *ap)
 	while (*f >= '0' && *f <= '9')
 		width = width * 10 + (*f++ - '0');
 	if (f[0] == '.' && f[1] == '*') {
-		prec = va_arg(*ap, int);
+		prec = va_arg(a->ap, int);
 		f += 2;
 	}
 	for (; *f == 'l' || *f == 'z'; f++)
 		lng++;
 	switch (*f) {
 	case 's': {
-		const char *s = va_arg(*ap, const char *);
+		const char *s = va_arg(a->ap, const char *);
 
 		for (s = s ? s : "(null)"; *s && prec-- != 0; s++)
 			buf_putc(b, *s);
 		break;
 	}
 	case 'c':
-		buf_putc(b, (char)va_arg(*ap, int));
+		buf_putc(b, (char)va_arg(a->ap, int));
 		break;
 	case 'd':
-		sv = arg_signed(ap, lng);
+		sv = arg_signed(a, lng);
 		buf_num(b, sv < 0 ? -(uint64_t)sv : (uint64_t)sv, 10, width, pad, sv < 0);
 		break;
 	case 'u':
-		buf_num(b, arg_unsigned(ap, lng), 10, width, pad, false);
+		buf_num(b, arg_unsigned(a, lng), 10, width, pad, false);
 		break;
 	case 'x':
-		buf_num(b, arg_unsigned(ap, lng), 16, width, pad, false);
+		buf_num(b, arg_unsigned(a, lng), 16, width, pad, false);
 		break;
 	case 'p':
 		buf_putc(b, '0');
 		buf_putc(b, 'x');
-		buf_num(b, (uintptr_t)va_arg(*ap, void *), 16, width, pad, false);
+		buf_num(b, (uintptr_t)va_arg(a->ap, void *), 16, width, pad, false);
 		break;
 	case '\0':
 		return f;
@@ -148,9 +154,9 @@ static const char *buf_conv(struct con_buf *b, const char *f, va_list *ap)
 static size_t con_vformat(char *dst, size_t cap, const char *fmt, va_list ap)
 {
 	struct con_buf b = {.s = dst, .n = 0, .cap = cap};
-	va_list aq;
+	struct con_args a;
 
-	va_copy(aq, ap);
+	va_copy(a.ap, ap);
 	while (*fmt) {
 		if (*fmt != '%') {
 			buf_putc(&b, *fmt++);
@@ -158,10 +164,10 @@ static size_t con_vformat(char *dst, size_t cap, const char *fmt, va_list ap)
 			buf_putc(&b, '%');
 			fmt += 2;
 		} else {
-			fmt = buf_conv(&b, fmt + 1, &aq);
+			fmt = buf_conv(&b, fmt + 1, &a);
 		}
 	}
-	va_end(aq);
+	va_end(a.ap);
 	return b.n;
 }
 

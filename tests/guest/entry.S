@@ -229,7 +229,7 @@ triple_fault:
 	 * real mode with CS = GUEST_TRAMPOLINE >> 4, IP = 0. Only offsets
 	 * relative to ap_tramp_start are used inside it. */
 	.code16
-	.globl ap_tramp_start, ap_tramp_end
+	.globl ap_tramp_start
 ap_tramp_start:
 	cli
 	cld
@@ -247,6 +247,10 @@ ap_tramp_gdt:
 ap_tramp_end:
 
 	.section .rodata
+	.globl ap_tramp_size
+	.p2align 2
+ap_tramp_size:
+	.long ap_tramp_end - ap_tramp_start
 	.globl isr_table
 	.p2align 3
 isr_table:

@@ -232,7 +232,7 @@ int test_smp(struct test_ctx *t)
 		return -1;
 	bsp = mmio_read32(LAPIC_BASE + LAPIC_ID) >> 24;
 	con_printf("smp: bsp apic id %u\n", bsp);
-	memcpy(phys_ptr(GUEST_TRAMPOLINE), ap_tramp_start, (size_t)(ap_tramp_end - ap_tramp_start));
+	memcpy(phys_ptr(GUEST_TRAMPOLINE), ap_tramp_start, ap_tramp_size);
 	mmio_write32(LAPIC_BASE + LAPIC_SVR,
 		     mmio_read32(LAPIC_BASE + LAPIC_SVR) | LAPIC_SVR_ON | 0xff);
 	for (unsigned i = 0; i < cpus.n; i++) {

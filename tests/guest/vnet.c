@@ -18,13 +18,13 @@
 #define NET_HDR	      sizeof(struct virtio_net_hdr_v1)
 
 struct net {
+	uint8_t ring[2][VQ_RING_BYTES] __attribute__((aligned(4096)));
+	uint8_t rx[NET_RX_BUFS][NET_BUF_BYTES];
+	uint8_t tx[NET_BUF_BYTES];
 	struct vdev d;
 	struct vq rxq, txq;
-	uint8_t mac[6];
 	int16_t rx_buf_of_head[VQ_SIZE_MAX];
-	uint8_t rx[NET_RX_BUFS][NET_BUF_BYTES] __attribute__((aligned(4096)));
-	uint8_t tx[NET_BUF_BYTES] __attribute__((aligned(4096)));
-	uint8_t ring[2][VQ_RING_BYTES] __attribute__((aligned(4096)));
+	uint8_t mac[6];
 };
 
 static struct net net_state;

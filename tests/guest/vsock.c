@@ -50,6 +50,8 @@ struct vs {
 
 static struct vs vs_state;
 
+static const char vs_ping[] = "FLINT-VSOCK-PING 0123456789abcdef";
+
 static void vs_post_rx(struct vs *v, unsigned i)
 {
 	struct vbuf b[2] = {{&v->rx[i].hdr, VS_HDR, true}, {v->rx[i].data, VS_BUF, true}};
@@ -143,7 +145,7 @@ static int vs_expect_echo(struct test_ctx *t, struct vs *v, struct vs_conn *c, u
 			return test_fail(t, "echo: got %u of %u bytes", got, want);
 		if (v->pkt.op != VIRTIO_VSOCK_OP_RW)
 			return test_fail(t, "echo: op %u after %u bytes", v->pkt.op, got);
-		if (v->pkt.len > want - got || memcmp(v->pkt_data, VS_PING + got, v->pkt.len))
+		if (v->pkt.len > want - got || memcmp(v->pkt_data, vs_ping + got, v->pkt.len))
 			return test_fail(t, "echo: wrong data at byte %u", got);
 		got += v->pkt.len;
 		c->fwd_cnt += v->pkt.len;
@@ -156,7 +158,7 @@ static int vs_connect(struct test_ctx *t, struct vs *v)
 {
 	struct vs_conn c = {
 	    .peer_cid = VS_HOST_CID, .local = VS_LOCAL_PORT, .peer = t->g->opts.vsock_port};
-	uint32_t len = sizeof(VS_PING) - 1;
+	uint32_t len = sizeof(vs_ping) - 1;
 
 	if (vs_send(v, &c, VIRTIO_VSOCK_OP_REQUEST, 0, NULL, 0) < 0)
 		return test_fail(t, "connect: REQUEST not sent");
@@ -166,7 +168,7 @@ static int vs_connect(struct test_ctx *t, struct vs *v)
 		return test_fail(t, "connect to port %u: op %u (3 = RST: refused)", c.peer,
 				 v->pkt.op);
 	con_printf("vsock: connected to cid 2 port %u (local port %u)\n", c.peer, c.local);
-	if (vs_send(v, &c, VIRTIO_VSOCK_OP_RW, 0, VS_PING, len) < 0)
+	if (vs_send(v, &c, VIRTIO_VSOCK_OP_RW, 0, vs_ping, len) < 0)
 		return test_fail(t, "send failed");
 	if (vs_expect_echo(t, v, &c, len) < 0)
 		return -1;
