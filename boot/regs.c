@@ -15,8 +15,9 @@
 #define REGS_RFLAGS_RSVD  0x2ULL  /* bit 1 is always set */
 #define REGS_IDT_LIMIT	  7	  /* one zero entry: no vectors */
 
-_Static_assert(LAYOUT_GDT_START + REGS_GDT_ENTRIES * 8 <= LAYOUT_IDT_START, "GDT overlaps the IDT");
-_Static_assert(LAYOUT_PDE_START + LAYOUT_PDE_PAGES * 0x1000 <= LAYOUT_CMDLINE_START,
+_Static_assert(LAYOUT_GDT_START + REGS_GDT_ENTRIES * 8ULL <= LAYOUT_IDT_START,
+	       "GDT overlaps the IDT");
+_Static_assert(LAYOUT_PDE_START + LAYOUT_PDE_PAGES * 0x1000ULL <= LAYOUT_CMDLINE_START,
 	       "page tables overlap the command line");
 
 uint64_t regs_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
