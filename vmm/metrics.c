@@ -114,7 +114,7 @@ static struct metrics_prev *metrics_prev_slot(struct metrics *m, const char *key
 
 void metrics_counter(struct metrics_out *o, const char *name, uint64_t value)
 {
-	char key[64];
+	char key[sizeof(((struct metrics_prev *)0)->key)];
 	struct metrics_prev *p;
 
 	snprintf(key, sizeof(key), "%s.%s", o->group, name);

@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 #define METRICS_PERIOD_S  60
-#define METRICS_MAX_KEYS  128
+#define METRICS_MAX_KEYS  512
 
 /* One counter as last reported, to compute the next delta. */
 struct metrics_prev {
-	char key[64];
+	char key[160];
 	uint64_t value;
 };
 
@@ -32,7 +32,7 @@ struct metrics_out {
 	char *buf;
 	size_t len, cap;
 	bool in_group, first_in_group;
-	char group[32];
+	char group[96];
 	struct metrics *m;
 };
 

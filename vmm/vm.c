@@ -240,6 +240,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 	if (!err)
 		err = vm_add_event_sources(vm, f);
 	if (!err)
+		err = vm_add_virtio_devices(vm, f);
+	if (!err)
 		err = vm_create_vcpus(vm, f);
 	if (!err)
 		err = vm_boot_finish(vm, f);
@@ -285,6 +287,7 @@ void vm_destroy(struct vm *vm)
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nvcpus = 0;
+	vm_destroy_devices(vm);
 	if (vm->opt.serial_in_fd >= 0)
 		ev_del(vm->loop, vm->opt.serial_in_fd);
 	vm_close_fd(vm, &vm->end_evt);

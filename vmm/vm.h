@@ -21,6 +21,7 @@
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_devices.h"
 
 struct vm_options {
 	const char *kvm_path;      /* "/dev/kvm" */
@@ -46,6 +47,9 @@ struct vm {
 	struct boot_timer boot_timer;
 	struct kernel_image kernel;
 	struct cmdline cmdline;  /* complete once devices have added to it */
+	struct vm_device devices[LAYOUT_VIRTIO_MAX];
+	int ndevices;
+	int nvirtio; /* virtio-mmio slots used */
 	struct vcpu_env vcpu_env;
 	struct vcpu vcpus[LAYOUT_MAX_VCPUS];
 	int nvcpus;

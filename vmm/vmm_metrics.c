@@ -53,6 +53,8 @@ static int vmm_metrics_write(struct vmm *v)
 	metrics_gauge(&o, "process_startup_time_cpu_us", v->startup_cpu_us);
 	vmm_metrics_vcpus(v, &o);
 	vmm_metrics_legacy(v, &o);
+	if (v->vm)
+		vm_devices_metrics(v->vm, &o);
 	metrics_group(&o, "logger");
 	metrics_counter(&o, "missed_log_count", v->log->lines_dropped);
 	metrics_counter(&o, "missed_metrics_count", v->metrics.missed_flushes);
