@@ -427,6 +427,123 @@ void virtio_mmio_requeue(struct virtio_mmio *t, uint32_t q)
 		vmmio_kick(t->notify_fd[q]);
 }
 
+/* --- snapshots --- */
+
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&t->lock);
+	st->status = t->status;
+	st->dev_features_sel = t->dev_features_sel;
+	st->drv_features_sel = t->drv_features_sel;
+	st->queue_sel = t->queue_sel;
+	st->config_generation = t->config_generation;
+	st->acked = t->acked;
+	memcpy(st->qregs, t->qregs, sizeof(st->qregs));
+	pthread_mutex_unlock(&t->lock);
+	st->isr = __atomic_load_n(&t->isr, __ATOMIC_ACQUIRE);
+	st->active = t->active;
+	st->features = t->features;
+	memcpy(st->queues, t->queues, sizeof(st->queues));
+}
+
+/* A status the driver can have reached: a prefix of the init sequence, plus
+ * FAILED / NEEDS_RESET. */
+static bool vmmio_status_reachable(uint32_t status)
+{
+	uint32_t base = status & ~(uint32_t)(S_FAIL | S_NEEDS);
+
+	if (base == 0)
+		return status == 0 || status == S_FAIL;
+	for (size_t i = 0; i < sizeof(vmmio_status_moves) / sizeof(vmmio_status_moves[0]); i++)
+		if (vmmio_status_moves[i].to == base)
+			return true;
+	return false;
+}
+
+static int vmmio_check_state(const struct virtio_mmio *t, const struct virtio_mmio_state *st)
+{
+	if (!vmmio_status_reachable(st->status) || (st->acked & ~t->offered) ||
+	    (st->isr & ~(uint32_t)(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG)))
+		return -EINVAL;
+	if ((st->status & S_FEAT) && !(st->acked & (1ULL << VIRTIO_F_VERSION_1)))
+		return -EINVAL;
+	if (st->active && (!(st->status & S_OK) || st->features != st->acked))
+		return -EINVAL;
+	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		const struct virtio_mmio_qregs *qr = &st->qregs[i];
+		struct virtq q = st->queues[i];
+
+		if (i >= t->ops->num_queues && (qr->ready || q.ready))
+			return -EINVAL;
+		if (qr->ready > 1 || (qr->ready && qr->num > UINT16_MAX))
+			return -EINVAL;
+		if (!st->active || !q.ready)
+			continue;
+		/* the running queue must be the one the registers describe */
+		if (!qr->ready || q.size != qr->num || q.desc_gpa != qr->desc ||
+		    q.avail_gpa != qr->driver || q.used_gpa != qr->device)
+			return -EINVAL;
+		q.max_size = t->ops->queue_max;
+		if (vq_validate(&q, t->mem, st->features))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void vmmio_load_queues(struct virtio_mmio *t, const struct virtio_mmio_state *st)
+{
+	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+		struct virtq *q = &t->queues[i];
+
+		vq_reset(q);
+		if (!st->active || !st->queues[i].ready)
+			continue;
+		*q = st->queues[i];
+		q->max_size = t->ops->queue_max;
+		/* re-derive the flags from the checked features, not the file */
+		(void)vq_validate(q, t->mem, st->features);
+	}
+}
+
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st)
+{
+	int err = vmmio_check_state(t, st);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&t->lock);
+	t->status = st->status;
+	t->dev_features_sel = st->dev_features_sel;
+	t->drv_features_sel = st->drv_features_sel;
+	t->queue_sel = st->queue_sel;
+	t->config_generation = st->config_generation;
+	t->acked = st->acked;
+	memcpy(t->qregs, st->qregs, sizeof(t->qregs));
+	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+		t->qregs[i].ready = st->qregs[i].ready && i < t->ops->num_queues;
+	__atomic_store_n(&t->isr, st->isr, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&t->lock);
+	t->features = st->features;
+	/* a DRIVER_OK device that was not active had failed: do not retry */
+	t->tried = st->active || (st->status & S_OK);
+	t->tried_epoch = t->reset_epoch;
+	vmmio_load_queues(t, st);
+	if (!st->active)
+		return 0;
+	err = t->ops->activate(t->dev, t);
+	if (err) {
+		pthread_mutex_lock(&t->lock);
+		vmmio_reset_regs(t);
+		pthread_mutex_unlock(&t->lock);
+		for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+			vq_reset(&t->queues[i]);
+		return -EINVAL;
+	}
+	t->active = true;
+	return 0;
+}
+
 /* --- registration --- */
 
 static int vmmio_kvm_ioeventfd(struct virtio_mmio *t, uint32_t q, bool assign)

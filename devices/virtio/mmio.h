@@ -111,6 +111,23 @@ struct virtio_mmio {
 	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
 };
 
+/* Everything the transport knows about a running device, plain and
+ * fixed-width for snapshots. A restored state is untrusted. */
+struct virtio_mmio_state {
+	uint32_t status;
+	uint32_t dev_features_sel;
+	uint32_t drv_features_sel;
+	uint32_t queue_sel;
+	uint32_t config_generation;
+	uint32_t isr;
+	uint64_t acked;
+	uint64_t features;
+	uint8_t active;
+	uint8_t pad[7];
+	struct virtio_mmio_qregs qregs[VIRTIO_MMIO_MAX_QUEUES];
+	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+};
+
 /* Create the eventfds, add [base, base + LAYOUT_VIRTIO_SIZE) to mmio_bus and
  * the notification/control eventfds to loop; unless vm_fd < 0, register one
  * KVM ioeventfd per queue (QueueNotify, 4 bytes, datamatch = queue index)
@@ -129,6 +146,14 @@ void virtio_mmio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 
 /* VMM thread: apply a pending activation/reset now (the ctl_fd callback). */
 void virtio_mmio_reconcile(struct virtio_mmio *t);
+
+/* VMM thread, vCPUs paused: copy the transport state out. */
+void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
+/* VMM thread, before the vCPUs run, on a freshly registered t: check st
+ * (status reachable, acks within the offer, ready queues valid in guest RAM,
+ * an active device has DRIVER_OK) and load it; an active device is
+ * re-activated through ops->activate. 0 or -EINVAL (t left reset). */
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *st);
 
 /* Any thread: the device put buffers in a used ring / changed its config.
  * Sets the InterruptStatus bit and fires the irqfd. */

@@ -454,6 +454,67 @@ static void test_bad_ops(void **state)
 			 -EEXIST);
 }
 
+static void test_save_restore(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_mmio t2;
+	struct fake_dev d2 = {0};
+	struct virtio_mmio_state st, bad;
+
+	negotiate(f);
+	setup_queue(f, 1, 16);
+	driver_ok(f);
+	run_loop(f);
+	f->t.queues[1].last_avail_idx = 7;
+	f->t.queues[1].next_used_idx = 5;
+	virtio_mmio_signal_used(&f->t);
+	virtio_mmio_save(&f->t, &st);
+	assert_true(st.active);
+	assert_int_equal(virtio_mmio_register(&t2, &f->bus, -1, &f->loop, &f->m, BASE + 0x1000, 6,
+					      &fake_ops, &d2, NULL),
+			 0);
+	/* hostile states are refused and leave the device untouched */
+	bad = st;
+	bad.acked |= 1ULL << 6; /* never offered */
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	bad = st;
+	bad.status = VIRTIO_CONFIG_S_DRIVER_OK; /* not reachable */
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	bad = st;
+	bad.queues[1].used_gpa = RAM - 8;
+	bad.qregs[1].device = RAM - 8;
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	bad = st;
+	bad.queues[1].size = 8; /* disagrees with the registers */
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	bad = st;
+	bad.qregs[5].ready = 1; /* no such queue */
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	bad = st;
+	bad.status &= ~(uint32_t)VIRTIO_CONFIG_S_DRIVER_OK; /* active without DRIVER_OK */
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	bad = st;
+	bad.isr = 0x80;
+	assert_int_equal(virtio_mmio_restore(&t2, &bad), -EINVAL);
+	assert_int_equal(d2.activated, 0);
+	assert_false(t2.active);
+	/* the real one comes back running */
+	assert_int_equal(virtio_mmio_restore(&t2, &st), 0);
+	assert_int_equal(d2.activated, 1);
+	assert_true(t2.active);
+	assert_int_equal(t2.queues[1].last_avail_idx, 7);
+	assert_int_equal(t2.queues[1].next_used_idx, 5);
+	assert_true(t2.queues[1].event_idx == !!(st.features & (1ULL << VIRTIO_RING_F_EVENT_IDX)));
+	assert_int_equal(t2.isr, VIRTIO_MMIO_INT_VRING);
+	/* and reacts to the guest as before */
+	assert_int_equal(bus_write(&f->bus, BASE + 0x1000 + VIRTIO_MMIO_QUEUE_NOTIFY,
+				   (const uint8_t *)"\1\0\0\0", 4),
+			 0);
+	run_loop(f);
+	assert_int_equal(d2.notified[1], 1);
+	virtio_mmio_destroy(&t2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +529,7 @@ int main(void)
 	    T(test_interrupts),
 	    T(test_config_space),
 	    T(test_bad_ops),
+	    T(test_save_restore),
 #undef T
 	};
 
