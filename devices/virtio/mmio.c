@@ -521,7 +521,7 @@ int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_state *s
 	t->acked = st->acked;
 	memcpy(t->qregs, st->qregs, sizeof(t->qregs));
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
-		t->qregs[i].ready = st->qregs[i].ready && i < t->ops->num_queues;
+		t->qregs[i].ready = i < t->ops->num_queues && st->qregs[i].ready;
 	__atomic_store_n(&t->isr, st->isr, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&t->lock);
 	t->features = st->features;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -515,6 +516,50 @@ static void test_save_restore(void **state)
 	virtio_mmio_destroy(&t2);
 }
 
+struct hammer {
+	struct fx *f;
+	int done;
+};
+
+/* A vCPU thread initialising, notifying and resetting in a loop. */
+static void *hammer_vcpu(void *arg)
+{
+	struct hammer *h = arg;
+
+	for (int i = 0; i < 2000; i++) {
+		negotiate(h->f);
+		setup_queue(h->f, (uint32_t)(i & 1), 16);
+		driver_ok(h->f);
+		w32(h->f, VIRTIO_MMIO_QUEUE_NOTIFY, (uint32_t)(i & 1));
+		w32(h->f, VIRTIO_MMIO_INTERRUPT_ACK, 1);
+		w32(h->f, VIRTIO_MMIO_STATUS, 0);
+	}
+	negotiate(h->f);
+	setup_queue(h->f, 0, 16);
+	driver_ok(h->f);
+	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct fx *f = *state;
+	struct hammer h = {.f = f};
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, hammer_vcpu, &h), 0);
+	while (!__atomic_load_n(&h.done, __ATOMIC_ACQUIRE)) {
+		assert_int_equal(ev_run_once(&f->loop, 1), 0);
+		virtio_mmio_signal_used(&f->t);
+	}
+	pthread_join(th, NULL);
+	run_loop(f);
+	/* whatever interleaving happened, the last activation wins */
+	assert_true(f->t.active);
+	assert_true(f->t.queues[0].ready);
+	assert_int_equal(f->d.activated, f->d.resets + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +575,7 @@ int main(void)
 	    T(test_config_space),
 	    T(test_bad_ops),
 	    T(test_save_restore),
+	    T(test_threads),
 #undef T
 	};
 
