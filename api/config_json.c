@@ -2,7 +2,6 @@
  * from clients, and a later reader must see exactly one JSON value per field.
  * Unset optional values are written as null, as Firecracker does. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,19 +43,12 @@ static void sb_puts(struct sbuf *b, const char *s)
 	sb_putn(b, s, strlen(s));
 }
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+static void sb_u64(struct sbuf *b, uint64_t v)
 {
-	char tmp[128];
-	va_list ap;
-	int n;
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
 
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sb_putn(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+	sb_putn(b, tmp, (size_t)n);
 }
 
 /* Bytes >= 0x80 are copied as they are: strings reach the config through the
@@ -72,7 +64,10 @@ static void sb_str(struct sbuf *b, const char *s)
 
 			sb_putn(b, esc, 2);
 		} else if (c < 0x20) {
-			sb_printf(b, "\\u%04x", c);
+			char esc[7];
+
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			sb_putn(b, esc, 6);
 		} else {
 			sb_putn(b, s, 1);
 		}
@@ -102,7 +97,7 @@ static void sb_kv_str(struct sbuf *b, bool *first, const char *key, const char *
 static void sb_kv_u64(struct sbuf *b, bool *first, const char *key, uint64_t v)
 {
 	sb_key(b, first, key);
-	sb_printf(b, "%llu", (unsigned long long)v);
+	sb_u64(b, v);
 }
 
 static void sb_kv_bool(struct sbuf *b, bool *first, const char *key, bool v)

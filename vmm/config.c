@@ -102,7 +102,7 @@ int cfg_parse_mac(const char *s, uint8_t mac[6])
 
 	if (strnlen(s, CFG_MAC_LEN + 1) != CFG_MAC_LEN)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		int hi = hex_nibble(s[3 * i]), lo = hex_nibble(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
@@ -247,7 +247,8 @@ int cfg_set_machine(struct vm_config *cfg, const struct cfg_machine *m, struct f
 {
 	if (check_vcpus(m, f) || check_memory(m, f))
 		return -EINVAL;
-	if (!STR_OK(m->cpu_template) || (m->cpu_template[0] && strcmp(m->cpu_template, "None"))) {
+	if (!STR_OK(m->cpu_template) ||
+	    (m->cpu_template[0] && strcmp(m->cpu_template, "None") != 0)) {
 		fault_set(f, "cpu_template: only \"None\" is supported by flint");
 		return -EINVAL;
 	}
@@ -330,7 +331,7 @@ static int check_ifname(const char *s, size_t size, struct fault *f)
 {
 	if (need_str(s, size, true, "host_dev_name", f))
 		return -EINVAL;
-	if (!strcmp(s, ".") || !strcmp(s, "..") || strpbrk(s, "/: \t\n\r\v\f")) {
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strpbrk(s, "/: \t\n\r\v\f")) {
 		fault_set(f, "host_dev_name: '%s' is not a valid interface name", s);
 		return -EINVAL;
 	}
@@ -345,13 +346,13 @@ static int check_net_unique(const struct vm_config *cfg, const struct cfg_net *n
 
 		if (i == idx)
 			continue;
-		if (!strcmp(o->host_dev_name, n->host_dev_name)) {
+		if (strcmp(o->host_dev_name, n->host_dev_name) == 0) {
 			fault_set(f, "host_dev_name: '%s' is already used by interface '%s'",
 				  n->host_dev_name, o->iface_id);
 			return -EINVAL;
 		}
 		if (n->has_guest_mac && o->has_guest_mac &&
-		    !memcmp(o->guest_mac, n->guest_mac, 6)) {
+		    memcmp(o->guest_mac, n->guest_mac, 6) == 0) {
 			fault_set(f, "guest_mac: already used by interface '%s'", o->iface_id);
 			return -EINVAL;
 		}
