@@ -30,6 +30,14 @@ void rl_init(struct rate_limiter *rl, const struct cfg_rate_limiter *cfg, uint64
 	rl_bucket_init(&rl->ops, cfg ? &cfg->ops : NULL, now_ns);
 }
 
+void rl_update(struct rate_limiter *rl, const struct cfg_rate_limiter *cfg, uint64_t now_ns)
+{
+	if (cfg->bandwidth.set)
+		rl_bucket_init(&rl->bw, &cfg->bandwidth, now_ns);
+	if (cfg->ops.set)
+		rl_bucket_init(&rl->ops, &cfg->ops, now_ns);
+}
+
 bool rl_unlimited(const struct rate_limiter *rl)
 {
 	return rl->bw.size == 0 && rl->ops.size == 0;

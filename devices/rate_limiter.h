@@ -35,6 +35,9 @@ struct rate_limiter {
 
 /* Set up from the configuration model (cfg NULL = unlimited). */
 void rl_init(struct rate_limiter *rl, const struct cfg_rate_limiter *cfg, uint64_t now_ns);
+/* Replace the buckets that cfg sets (Firecracker's PATCH semantics: a bucket
+ * not given is kept, one given with size 0 stops limiting). */
+void rl_update(struct rate_limiter *rl, const struct cfg_rate_limiter *cfg, uint64_t now_ns);
 /* True if neither bucket limits anything. */
 bool rl_unlimited(const struct rate_limiter *rl);
 /* Take bytes from the bandwidth bucket and ops from the operations bucket,

@@ -324,6 +324,34 @@ int blk_register(struct virtio_blk *b, struct bus *mmio_bus, int vm_fd, struct e
 	return err;
 }
 
+int blk_update_path(struct virtio_blk *b, const char *path, struct fault *f)
+{
+	struct disk nd;
+	int err = disk_open(&nd, path, b->disk.read_only, b->disk.cache);
+
+	if (err) {
+		fault_set(f, "drive %.20s: cannot open %s: %s", b->id, path, strerror(-err));
+		return err;
+	}
+	disk_close(&b->disk);
+	b->disk = nd;
+	/* vCPU threads read the config under the register lock */
+	pthread_mutex_lock(&b->mmio.lock);
+	b->config.capacity = htole64(nd.size / BLK_SECTOR_SIZE);
+	pthread_mutex_unlock(&b->mmio.lock);
+	virtio_mmio_signal_config(&b->mmio);
+	return 0;
+}
+
+void blk_update_rate_limiter(struct virtio_blk *b, const struct cfg_rate_limiter *cfg)
+{
+	rl_update(&b->rl, cfg, rl_now_ns());
+	if (b->throttled && b->mmio.active) {
+		b->throttled = false;
+		blk_process(b); /* the new limits may admit the waiting request */
+	}
+}
+
 void blk_destroy(struct virtio_blk *b)
 {
 	if (b->mmio.ops && b->mmio.loop && b->timer_fd >= 0)

@@ -84,6 +84,13 @@ int blk_register(struct virtio_blk *b, struct bus *mmio_bus, int vm_fd, struct e
 		 const struct guest_mem *mem, uint64_t base, uint32_t irq, struct logger *log);
 void blk_destroy(struct virtio_blk *b);
 
+/* PATCH /drives/{id} after boot, on the VMM thread: switch to another image
+ * (same read-only and cache settings), publish its capacity and raise a
+ * config interrupt. 0, or -errno with f set and the old image kept. */
+int blk_update_path(struct virtio_blk *b, const char *path, struct fault *f);
+/* PATCH the rate limiter (see rl_update). VMM thread. */
+void blk_update_rate_limiter(struct virtio_blk *b, const struct cfg_rate_limiter *cfg);
+
 /* VMM thread: serve every available request (also the notify handler). */
 void blk_process(struct virtio_blk *b);
 

@@ -512,6 +512,44 @@ static void test_device_rate_limited(void **state)
 	dev_down(&x);
 }
 
+static void test_device_update(void **state)
+{
+	struct dev_fx x;
+	struct cfg_drive cfg = {.drive_id = "up"};
+	struct cfg_rate_limiter none = {.ops = {.set = true, .size = 0}};
+	struct fault fl = {{0}};
+	char path2[] = "/tmp/flint-blk2-XXXXXX";
+	int fd = mkstemp(path2);
+	uint64_t cap;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 2 * CAP * BLK_SECTOR_SIZE), 0);
+	close(fd);
+	cfg.rate_limiter.ops.set = true;
+	cfg.rate_limiter.ops.size = 1;
+	cfg.rate_limiter.ops.refill_time_ms = 100000;
+	dev_up(&x, &cfg);
+	/* a new image: capacity and config interrupt */
+	assert_int_equal(blk_update_path(&x.b, "/nonexistent", &fl), -ENOENT);
+	assert_int_equal(blk_update_path(&x.b, path2, &fl), 0);
+	assert_int_equal(bus_read(&x.bus, BASE + 0x100, (uint8_t *)&cap, 8), 0);
+	assert_int_equal(cap, 2 * CAP);
+	assert_int_equal(r32(&x, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(r32(&x, VIRTIO_MMIO_CONFIG_GENERATION), 1);
+	/* throttled, then the limit is lifted */
+	dev_submit(&x, 0, VIRTIO_BLK_T_IN, 2 * CAP - 1, 512);
+	dev_submit(&x, 1, VIRTIO_BLK_T_IN, 0, 512);
+	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(ev_run_once(&x.loop, 0), 0);
+	assert_int_equal(used_idx(&x), 1);
+	assert_int_equal(status_of(&x, 0), VIRTIO_BLK_S_OK);
+	blk_update_rate_limiter(&x.b, &none);
+	assert_int_equal(used_idx(&x), 2);
+	dev_down(&x);
+	unlink(path2);
+}
+
 static void test_create_missing_file(void **state)
 {
 	struct virtio_blk b;
@@ -537,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_device_roundtrip),
 	    cmocka_unit_test(test_device_read_only),
 	    cmocka_unit_test(test_device_rate_limited),
+	    cmocka_unit_test(test_device_update),
 	    cmocka_unit_test(test_create_missing_file),
 	};
 
