@@ -5,6 +5,7 @@
 #include "api/body.h"
 #include "api/config_json.h"
 #include "api/handlers.h"
+#include "devices/boot_timer.h"
 
 static const char *state_name(enum vmm_state s)
 {
@@ -60,6 +61,11 @@ void api_put_actions(struct vmm *v, const struct api_request *q, struct api_resp
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}
+	/* Firecracker refuses everything but InstanceStart before boot. */
+	if (a.type != BODY_ACTION_INSTANCE_START && v->state == VMM_NOT_STARTED) {
+		api_reply_fault(r, 400, ROUTE_MSG_PRE_BOOT);
+		return;
+	}
 	switch (a.type) {
 	case BODY_ACTION_INSTANCE_START:
 		action_instance_start(v, r);
@@ -82,6 +88,8 @@ void api_put_actions(struct vmm *v, const struct api_request *q, struct api_resp
 
 void api_patch_vm(struct vmm *v, const struct api_request *q, struct api_response *r)
 {
+	uint64_t start = clock_mono_us(), vmm_start, vmm_us, all_us;
+	struct metrics_api *m = &v->metrics.api;
 	struct body_vm b;
 	struct fault f = {""};
 	int err;
@@ -90,11 +98,20 @@ void api_patch_vm(struct vmm *v, const struct api_request *q, struct api_respons
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}
+	vmm_start = clock_mono_us();
 	err = b.state == BODY_VM_PAUSED ? vmm_pause(v, &f) : vmm_resume(v, &f);
 	if (err) {
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}
+	/* latencies_us: the VMM's part, and the whole request as the VMM
+	 * thread sees it. */
+	vmm_us = clock_mono_us() - vmm_start;
+	all_us = clock_mono_us() - start;
+	*(b.state == BODY_VM_PAUSED ? &m->vmm_pause_vm_us : &m->vmm_resume_vm_us) = vmm_us;
+	*(b.state == BODY_VM_PAUSED ? &m->pause_vm_us : &m->resume_vm_us) = all_us;
+	LOG_INFO(v->log, "'%s vm' VMM action took %llu us.",
+		 b.state == BODY_VM_PAUSED ? "pause" : "resume", (unsigned long long)vmm_us);
 	api_reply_no_content(r);
 }
 

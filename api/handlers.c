@@ -11,25 +11,82 @@
 typedef void (*api_handler_fn)(struct vmm *, const struct api_request *, struct api_response *);
 
 static const api_handler_fn handlers[ROUTE_COUNT] = {
-	[ROUTE_GET_INSTANCE_INFO] = api_get_instance_info,
-	[ROUTE_GET_VERSION] = api_get_version,
-	[ROUTE_PUT_ACTIONS] = api_put_actions,
-	[ROUTE_PATCH_VM] = api_patch_vm,
-	[ROUTE_GET_VM_CONFIG] = api_get_vm_config,
-	[ROUTE_GET_MACHINE_CONFIG] = api_get_machine_config,
-	[ROUTE_PUT_MACHINE_CONFIG] = api_put_machine_config,
-	[ROUTE_PATCH_MACHINE_CONFIG] = api_patch_machine_config,
-	[ROUTE_PUT_BOOT_SOURCE] = api_put_boot_source,
-	[ROUTE_PUT_DRIVE] = api_put_drive,
-	[ROUTE_PATCH_DRIVE] = api_patch_drive,
-	[ROUTE_PUT_NET] = api_put_net,
-	[ROUTE_PATCH_NET] = api_patch_net,
-	[ROUTE_PUT_VSOCK] = api_put_vsock,
-	[ROUTE_PUT_ENTROPY] = api_put_entropy,
-	[ROUTE_PUT_LOGGER] = api_put_logger,
-	[ROUTE_PUT_METRICS] = api_put_metrics,
-	[ROUTE_PUT_SERIAL] = api_put_serial,
+    [ROUTE_GET_INSTANCE_INFO] = api_get_instance_info,
+    [ROUTE_GET_VERSION] = api_get_version,
+    [ROUTE_PUT_ACTIONS] = api_put_actions,
+    [ROUTE_PATCH_VM] = api_patch_vm,
+    [ROUTE_GET_VM_CONFIG] = api_get_vm_config,
+    [ROUTE_GET_MACHINE_CONFIG] = api_get_machine_config,
+    [ROUTE_PUT_MACHINE_CONFIG] = api_put_machine_config,
+    [ROUTE_PATCH_MACHINE_CONFIG] = api_patch_machine_config,
+    [ROUTE_PUT_BOOT_SOURCE] = api_put_boot_source,
+    [ROUTE_PUT_DRIVE] = api_put_drive,
+    [ROUTE_PATCH_DRIVE] = api_patch_drive,
+    [ROUTE_PUT_NET] = api_put_net,
+    [ROUTE_PATCH_NET] = api_patch_net,
+    [ROUTE_PUT_VSOCK] = api_put_vsock,
+    [ROUTE_PUT_ENTROPY] = api_put_entropy,
+    [ROUTE_PUT_LOGGER] = api_put_logger,
+    [ROUTE_PUT_METRICS] = api_put_metrics,
+    [ROUTE_PUT_SERIAL] = api_put_serial,
 };
+
+/* Which of Firecracker's per-request counters a route adds to. */
+static int route_metric(enum route_id route)
+{
+	switch (route) {
+	case ROUTE_GET_INSTANCE_INFO:
+		return METRICS_GET_INSTANCE_INFO;
+	case ROUTE_GET_MACHINE_CONFIG:
+		return METRICS_GET_MACHINE_CFG;
+	case ROUTE_GET_MMDS:
+		return METRICS_GET_MMDS;
+	case ROUTE_GET_VERSION:
+		return METRICS_GET_VMM_VERSION;
+	case ROUTE_GET_HOTPLUG_MEMORY:
+		return METRICS_GET_HOTPLUG_MEMORY;
+	case ROUTE_PUT_ACTIONS:
+		return METRICS_PUT_ACTIONS;
+	case ROUTE_PUT_BOOT_SOURCE:
+		return METRICS_PUT_BOOT_SOURCE;
+	case ROUTE_PUT_DRIVE:
+		return METRICS_PUT_DRIVE;
+	case ROUTE_PUT_LOGGER:
+		return METRICS_PUT_LOGGER;
+	case ROUTE_PUT_MACHINE_CONFIG:
+		return METRICS_PUT_MACHINE_CFG;
+	case ROUTE_PUT_CPU_CONFIG:
+		return METRICS_PUT_CPU_CFG;
+	case ROUTE_PUT_METRICS:
+		return METRICS_PUT_METRICS;
+	case ROUTE_PUT_NET:
+		return METRICS_PUT_NETWORK;
+	case ROUTE_PUT_MMDS:
+		return METRICS_PUT_MMDS;
+	case ROUTE_PUT_MMDS_CONFIG:
+		return METRICS_PUT_MMDS;
+	case ROUTE_PUT_VSOCK:
+		return METRICS_PUT_VSOCK;
+	case ROUTE_PUT_PMEM:
+		return METRICS_PUT_PMEM;
+	case ROUTE_PUT_SERIAL:
+		return METRICS_PUT_SERIAL;
+	case ROUTE_PUT_HOTPLUG_MEMORY:
+		return METRICS_PUT_HOTPLUG_MEMORY;
+	case ROUTE_PATCH_DRIVE:
+		return METRICS_PATCH_DRIVE;
+	case ROUTE_PATCH_NET:
+		return METRICS_PATCH_NETWORK;
+	case ROUTE_PATCH_MACHINE_CONFIG:
+		return METRICS_PATCH_MACHINE_CFG;
+	case ROUTE_PATCH_MMDS:
+		return METRICS_PATCH_MMDS;
+	case ROUTE_PATCH_HOTPLUG_MEMORY:
+		return METRICS_PATCH_HOTPLUG_MEMORY;
+	default:
+		return METRICS_REQ_NONE;
+	}
+}
 
 void api_reply_no_content(struct api_response *r)
 {
@@ -89,14 +146,26 @@ static enum route_vm_state api_vm_state(void *ctx)
 	}
 }
 
+/* Count the request as Firecracker does: every request of a kind when it
+ * arrives (so a FlushMetrics counts itself), and those refused; a 5xx is an
+ * internal error (sync_response_fails). */
 static void api_handle(void *ctx, const struct api_request *q, struct api_response *r)
 {
+	struct vmm *v = ctx;
+	struct metrics_api *m = &v->metrics.api;
 	api_handler_fn fn = (unsigned)q->route < ROUTE_COUNT ? handlers[q->route] : NULL;
+	int k = route_metric(q->route);
 
-	(fn ? fn : api_unsupported)(ctx, q, r);
+	if (k >= 0 && k < METRICS_REQ_COUNT)
+		m->count[k]++;
+	(fn ? fn : api_unsupported)(v, q, r);
+	if (k >= 0 && k < METRICS_REQ_COUNT && r->status >= 400)
+		m->fails[k]++;
+	if (r->status >= 500 || r->status < 100)
+		m->sync_response_fails++;
 }
 
 const struct api_ops api_vmm_ops = {
-	.vm_state = api_vm_state,
-	.handle = api_handle,
+    .vm_state = api_vm_state,
+    .handle = api_handle,
 };

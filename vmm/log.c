@@ -20,14 +20,14 @@
 #define LOG_LINE_MAX 2048
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_OFF] = "Off",     [LOG_LEVEL_ERROR] = "Error", [LOG_LEVEL_WARN] = "Warning",
-	[LOG_LEVEL_INFO] = "Info",   [LOG_LEVEL_DEBUG] = "Debug", [LOG_LEVEL_TRACE] = "Trace",
+    [LOG_LEVEL_OFF] = "Off",   [LOG_LEVEL_ERROR] = "Error", [LOG_LEVEL_WARN] = "Warning",
+    [LOG_LEVEL_INFO] = "Info", [LOG_LEVEL_DEBUG] = "Debug", [LOG_LEVEL_TRACE] = "Trace",
 };
 
 /* The upper-case form Firecracker prints with show_level. */
 static const char *const level_tags[] = {
-	[LOG_LEVEL_OFF] = "OFF",     [LOG_LEVEL_ERROR] = "ERROR", [LOG_LEVEL_WARN] = "WARN",
-	[LOG_LEVEL_INFO] = "INFO",   [LOG_LEVEL_DEBUG] = "DEBUG", [LOG_LEVEL_TRACE] = "TRACE",
+    [LOG_LEVEL_OFF] = "OFF",   [LOG_LEVEL_ERROR] = "ERROR", [LOG_LEVEL_WARN] = "WARN",
+    [LOG_LEVEL_INFO] = "INFO", [LOG_LEVEL_DEBUG] = "DEBUG", [LOG_LEVEL_TRACE] = "TRACE",
 };
 
 void log_init(struct logger *lg, const char *instance_id)
@@ -54,9 +54,12 @@ int log_set_path(struct logger *lg, const char *path)
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC;
 	int fd;
 
-	/* A FIFO must not block us, neither at open nor on write. */
+	/* A FIFO must not block us, neither at open nor on write: read-write,
+	 * so open(2) does not wait for (or, non-blocking, fail without) a
+	 * reader and a reader that goes away raises no SIGPIPE; non-blocking,
+	 * so a full pipe drops the line. */
 	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
-		flags |= O_NONBLOCK;
+		flags = O_RDWR | O_NONBLOCK | O_CLOEXEC;
 	else
 		flags |= O_CREAT;
 	fd = open(path, flags, 0600);
@@ -119,8 +122,8 @@ static size_t log_prefix(struct logger *lg, char *buf, size_t cap, enum log_leve
 	return n < cap ? n : cap - 1;
 }
 
-void log_vwrite(struct logger *lg, enum log_level lvl, const char *file, int line,
-		const char *fmt, va_list ap)
+void log_vwrite(struct logger *lg, enum log_level lvl, const char *file, int line, const char *fmt,
+		va_list ap)
 {
 	char buf[LOG_LINE_MAX];
 	size_t n;
@@ -144,8 +147,8 @@ void log_vwrite(struct logger *lg, enum log_level lvl, const char *file, int lin
 	pthread_mutex_unlock(&lg->lock);
 }
 
-void log_write(struct logger *lg, enum log_level lvl, const char *file, int line,
-	       const char *fmt, ...)
+void log_write(struct logger *lg, enum log_level lvl, const char *file, int line, const char *fmt,
+	       ...)
 {
 	va_list ap;
 

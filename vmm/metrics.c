@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -26,8 +28,11 @@ int metrics_open(struct metrics *m, const char *path)
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC;
 	int fd, tfd;
 
+	/* A FIFO is opened read-write: open(2) neither blocks nor fails
+	 * (ENXIO) while nobody reads, writes never raise SIGPIPE, and a full
+	 * pipe costs a flush (counted), never the VMM thread's progress. */
 	if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
-		flags |= O_NONBLOCK;
+		flags = O_RDWR | O_NONBLOCK | O_CLOEXEC;
 	else
 		flags |= O_CREAT;
 	fd = open(path, flags, 0600);
@@ -44,6 +49,7 @@ int metrics_open(struct metrics *m, const char *path)
 	metrics_close(m);
 	m->fd = fd;
 	m->timer_fd = tfd;
+	m->fifo = (flags & O_RDWR) != 0;
 	return 0;
 }
 
@@ -79,7 +85,8 @@ int metrics_begin(struct metrics_out *o, struct metrics *m, char *buf, size_t ca
 	o->m = m;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	out_printf(o, "{\"utc_timestamp_ms\":%llu",
-		   (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000);
+		   (unsigned long long)ts.tv_sec * 1000ULL +
+		       (unsigned long long)ts.tv_nsec / 1000000);
 	return 0;
 }
 
@@ -129,6 +136,35 @@ void metrics_gauge(struct metrics_out *o, const char *name, uint64_t value)
 	metrics_field(o, name, value);
 }
 
+void metrics_string(struct metrics_out *o, const char *name, const char *value)
+{
+	if (o->in_group)
+		out_printf(o, "}");
+	o->in_group = false;
+	out_printf(o, ",\"%s\":\"", name);
+	for (const char *c = value; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			out_printf(o, "\\%c", *c);
+		else if ((unsigned char)*c < 0x20)
+			out_printf(o, "\\u%04x", (unsigned)*c);
+		else
+			out_printf(o, "%c", *c);
+	}
+	out_printf(o, "\"");
+}
+
+/* Writes above PIPE_BUF to a non-blocking pipe may be cut short: check
+ * that the whole object fits before writing any of it. Only the VMM
+ * thread writes, so the room can only grow in between. */
+static bool metrics_fifo_has_room(int fd, size_t len)
+{
+	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+
+	if (size < 0 || ioctl(fd, FIONREAD, &queued) < 0)
+		return len <= PIPE_BUF;
+	return queued >= 0 && queued <= size && len <= (size_t)(size - queued);
+}
+
 int metrics_end(struct metrics_out *o)
 {
 	ssize_t n;
@@ -137,11 +173,15 @@ int metrics_end(struct metrics_out *o)
 		out_printf(o, "}");
 	out_printf(o, "}\n");
 	if (o->len >= o->cap) {
-		o->m->missed_flushes++;
+		o->m->fails++;
 		return -ENOSPC;
 	}
 	if (o->m->fd < 0)
 		return -EBADF;
+	if (o->m->fifo && !metrics_fifo_has_room(o->m->fd, o->len)) {
+		o->m->missed_flushes++;
+		return -EAGAIN;
+	}
 	n = write(o->m->fd, o->buf, o->len);
 	if (n != (ssize_t)o->len) {
 		o->m->missed_flushes++;

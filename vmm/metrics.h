@@ -10,8 +10,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_PERIOD_S  60
-#define METRICS_MAX_KEYS  512
+#define METRICS_PERIOD_S 60
+#define METRICS_MAX_KEYS 512
+
+/* API requests counted by kind, Firecracker's get_api_requests,
+ * put_api_requests and patch_api_requests keys (vmm_metrics.c names them). */
+enum metrics_req {
+	METRICS_GET_INSTANCE_INFO = 0,
+	METRICS_GET_MACHINE_CFG,
+	METRICS_GET_MMDS,
+	METRICS_GET_VMM_VERSION,
+	METRICS_GET_HOTPLUG_MEMORY,
+	METRICS_PUT_ACTIONS,
+	METRICS_PUT_BOOT_SOURCE,
+	METRICS_PUT_DRIVE,
+	METRICS_PUT_LOGGER,
+	METRICS_PUT_MACHINE_CFG,
+	METRICS_PUT_CPU_CFG,
+	METRICS_PUT_METRICS,
+	METRICS_PUT_NETWORK,
+	METRICS_PUT_MMDS,
+	METRICS_PUT_VSOCK,
+	METRICS_PUT_PMEM,
+	METRICS_PUT_SERIAL,
+	METRICS_PUT_HOTPLUG_MEMORY,
+	METRICS_PATCH_DRIVE,
+	METRICS_PATCH_NETWORK,
+	METRICS_PATCH_MACHINE_CFG,
+	METRICS_PATCH_MMDS,
+	METRICS_PATCH_HOTPLUG_MEMORY,
+	METRICS_REQ_COUNT,
+	METRICS_REQ_NONE = -1, /* a request kind Firecracker does not count */
+};
+
+/* What the VMM thread records between flushes besides device counters. */
+struct metrics_api {
+	uint64_t count[METRICS_REQ_COUNT]; /* requests that reached a handler */
+	uint64_t fails[METRICS_REQ_COUNT]; /* ... and were answered 4xx/5xx */
+	uint64_t sync_response_fails;	   /* answered 5xx (an internal error) */
+	/* latencies_us, the last value (Firecracker's store metrics) */
+	uint64_t pause_vm_us, resume_vm_us;	    /* whole request */
+	uint64_t vmm_pause_vm_us, vmm_resume_vm_us; /* the VMM's part */
+};
 
 /* One counter as last reported, to compute the next delta. */
 struct metrics_prev {
@@ -20,9 +60,13 @@ struct metrics_prev {
 };
 
 struct metrics {
-	int fd;       /* -1 until configured */
+	int fd;	      /* -1 until configured */
 	int timer_fd; /* periodic flush */
-	uint64_t flushes, missed_flushes;
+	bool fifo;    /* fd is a named pipe */
+	uint64_t flushes;
+	uint64_t missed_flushes; /* the write failed or the pipe was full */
+	uint64_t fails;		 /* the object did not fit the buffer */
+	struct metrics_api api;
 	struct metrics_prev prev[METRICS_MAX_KEYS];
 	int nprev;
 };
@@ -37,18 +81,23 @@ struct metrics_out {
 };
 
 void metrics_init(struct metrics *m);
-/* Open path (file: created/appended; FIFO: non-blocking) and arm the
+/* Open path (file: created/appended; FIFO: non-blocking, and read-write so
+ * that opening never waits for, nor fails without, a reader) and arm the
  * periodic timer. 0 or -errno. */
 int metrics_open(struct metrics *m, const char *path);
 void metrics_close(struct metrics *m);
 
 /* Building one flush: begin, then groups with counters/gauges, then end,
- * which writes the object and a newline. */
+ * which writes the object and a newline in one write(2). On a FIFO the
+ * object is written only if the pipe has room for all of it, so a reader
+ * never sees half an object (a lost object is counted). */
 int metrics_begin(struct metrics_out *o, struct metrics *m, char *buf, size_t cap);
 void metrics_group(struct metrics_out *o, const char *name);
 /* A monotonically increasing counter: writes value - previously reported. */
 void metrics_counter(struct metrics_out *o, const char *name, uint64_t value);
 void metrics_gauge(struct metrics_out *o, const char *name, uint64_t value);
+/* A top-level "name": "value" field outside any group (value is escaped). */
+void metrics_string(struct metrics_out *o, const char *name, const char *value);
 int metrics_end(struct metrics_out *o);
 
 #endif
