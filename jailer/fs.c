@@ -2,7 +2,9 @@
  * namespace and pivot_root into it, and the device nodes inside. */
 #include "jailer/run.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -94,11 +96,65 @@ static int check_exec_as(const struct jail_config *cfg, const char *path, struct
 	return 0;
 }
 
+/* Open interp resolved inside the jail root, as the jailed execve() will. */
+static int open_in_root(const char *root, const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, e;
+
+	if (rfd < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, rfd, path, &how, sizeof(how));
+	e = errno;
+	close(rfd);
+	if (fd < 0)
+		return -e;
+	close(fd);
+	return 0;
+}
+
+/* A dynamically linked exec file needs its ELF interpreter inside the jail.
+ * Without it execve() would fail only after the privileges are gone, when
+ * nothing can be cleaned up any more: refuse it now. */
+static int check_interp(struct jail_ctx *ctx, int fd)
+{
+	char interp[PATH_MAX];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int rc;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph))
+		return 0; /* not ELF64: execve() judges */
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph))
+			return 0;
+		if (ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz == 0 || ph.p_filesz >= sizeof(interp) ||
+		    pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
+			return jail_fail(&ctx->err, 0, "jail: bad ELF interpreter in %s",
+					 ctx->plan->exec_path);
+		interp[ph.p_filesz] = '\0';
+		rc = open_in_root(ctx->plan->root_dir, interp);
+		if (rc)
+			return jail_fail(&ctx->err, -rc,
+					 "jail: %s is dynamically linked and its interpreter %s is "
+					 "not in the jail (link it statically, or stage the "
+					 "interpreter and libraries in %s)",
+					 ctx->plan->exec_name, interp, ctx->plan->root_dir);
+		return 0;
+	}
+	return 0;
+}
+
 static int link_exec(struct jail_ctx *ctx)
 {
 	struct jail_plan *p = ctx->plan;
 	char dst[PATH_MAX];
-	int rc;
+	int rc, fd;
 
 	if (jail_path_join(dst, sizeof(dst), p->root_dir, p->exec_name))
 		return jail_fail(&ctx->err, ENAMETOOLONG, "jail: %s", p->root_dir);
@@ -107,31 +163,68 @@ static int link_exec(struct jail_ctx *ctx)
 			return jail_fail(&ctx->err, errno, "jail: cannot link %s to %s",
 					 p->exec_path, dst);
 		rc = copy_exec(p->exec_path, dst);
-		if (rc)
+		if (rc) {
+			unlink(dst);
 			return jail_fail(&ctx->err, -rc, "jail: cannot copy %s to %s", p->exec_path,
 					 dst);
+		}
 	}
-	return check_exec_as(ctx->cfg, dst, &ctx->err);
+	rc = jail_fs_note(ctx, JAIL_UNDO_FILE, p->exec_name);
+	if (!rc)
+		rc = check_exec_as(ctx->cfg, dst, &ctx->err);
+	if (rc)
+		return rc;
+	fd = open(dst, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return jail_fail(&ctx->err, errno, "jail: cannot open %s", dst);
+	rc = check_interp(ctx, fd);
+	close(fd);
+	return rc;
+}
+
+int jail_fs_note(struct jail_ctx *ctx, enum jail_undo_kind kind, const char *in_jail)
+{
+	char path[PATH_MAX];
+
+	if (ctx->plan->root_fresh)
+		return 0;
+	if (jail_path_join(path, sizeof(path), ctx->plan->root_dir, in_jail) ||
+	    jail_undo_add(ctx->undo, kind, path))
+		return jail_fail(&ctx->err, ENOSPC, "jail: undo log");
+	return 0;
+}
+
+/* mkdir; a new directory goes into the undo log as kind. */
+static int make_dir(struct jail_ctx *ctx, const char *path, mode_t mode, enum jail_undo_kind kind,
+		    bool *made)
+{
+	*made = false;
+	if (mkdir(path, mode)) {
+		if (errno == EEXIST)
+			return 0;
+		return jail_fail(&ctx->err, errno, "jail: cannot create %s", path);
+	}
+	*made = true;
+	if (jail_undo_add(ctx->undo, kind, path))
+		return jail_fail(&ctx->err, ENOSPC, "jail: undo log");
+	return 0;
 }
 
 int jail_fs_create(struct jail_ctx *ctx)
 {
 	struct jail_plan *p = ctx->plan;
+	bool made;
+	int rc;
 
-	if (!mkdir(p->exec_dir, 0755)) {
-		if (jail_undo_add(ctx->undo, JAIL_UNDO_RMDIR, p->exec_dir))
-			return jail_fail(&ctx->err, ENOSPC, "jail: undo log");
-	} else if (errno != EEXIST) {
-		return jail_fail(&ctx->err, errno, "jail: cannot create %s", p->exec_dir);
-	}
-	/* Validated absent; EEXIST here means another jailer won a race. */
-	if (mkdir(p->id_dir, 0755))
-		return jail_fail(&ctx->err, errno, "jail: cannot create %s", p->id_dir);
-	if (jail_undo_add(ctx->undo, JAIL_UNDO_TREE, p->id_dir))
-		return jail_fail(&ctx->err, ENOSPC, "jail: undo log");
-	if (mkdir(p->root_dir, 0700))
-		return jail_fail(&ctx->err, errno, "jail: cannot create %s", p->root_dir);
-	return link_exec(ctx);
+	rc = make_dir(ctx, p->exec_dir, 0755, JAIL_UNDO_RMDIR, &made);
+	if (!rc)
+		rc = make_dir(ctx, p->id_dir, 0755, JAIL_UNDO_TREE, &made);
+	if (!rc)
+		rc = make_dir(ctx, p->root_dir, 0700, made ? JAIL_UNDO_RMDIR : JAIL_UNDO_TREE,
+			      &p->root_fresh);
+	if (!rc)
+		rc = link_exec(ctx);
+	return rc;
 }
 
 int jail_fs_enter(struct jail_ctx *ctx)
@@ -168,8 +261,15 @@ int jail_fs_enter(struct jail_ctx *ctx)
 
 static int own_dir(struct jail_ctx *ctx, const char *dir)
 {
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	int rc;
+
+	if (!mkdir(dir, 0700)) {
+		rc = jail_fs_note(ctx, JAIL_UNDO_RMDIR, dir);
+		if (rc)
+			return rc;
+	} else if (errno != EEXIST) {
 		return jail_fail(&ctx->err, errno, "devices: cannot create %s", dir);
+	}
 	if (chmod(dir, 0700) || chown(dir, ctx->cfg->uid, ctx->cfg->gid))
 		return jail_fail(&ctx->err, errno, "devices: cannot give %s to %u:%u", dir,
 				 ctx->cfg->uid, ctx->cfg->gid);
@@ -180,6 +280,8 @@ static int make_node(struct jail_ctx *ctx, const char *path, unsigned major, uns
 {
 	if (mknod(path, S_IFCHR | S_IRUSR | S_IWUSR, makedev(major, minor)))
 		return jail_fail(&ctx->err, errno, "devices: mknod %s (%u:%u)", path, major, minor);
+	if (jail_fs_note(ctx, JAIL_UNDO_FILE, path))
+		return -ENOSPC;
 	if (chown(path, ctx->cfg->uid, ctx->cfg->gid))
 		return jail_fail(&ctx->err, errno, "devices: chown %s", path);
 	return 0;
@@ -219,6 +321,10 @@ int jail_fs_write_pid(struct jail_ctx *ctx, const char *root, pid_t pid)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return jail_fail(&ctx->err, errno, "pid file: cannot create %s", path);
+	if (jail_fs_note(ctx, JAIL_UNDO_FILE, name)) {
+		close(fd);
+		return -ENOSPC;
+	}
 	if (dprintf(fd, "%d", (int)pid) < 0)
 		rc = jail_fail(&ctx->err, errno, "pid file: cannot write %s", path);
 	close(fd);

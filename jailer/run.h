@@ -23,6 +23,7 @@
 enum jail_undo_kind {
 	JAIL_UNDO_TREE,	   /* remove a directory tree we created */
 	JAIL_UNDO_RMDIR,   /* rmdir a directory we created, if empty */
+	JAIL_UNDO_FILE,	   /* unlink a file or node we created */
 	JAIL_UNDO_CGROUP,  /* rmdir our cgroup, waiting for its tasks to exit */
 	JAIL_UNDO_CGLEAVE, /* move this process back into the cgroup at path */
 };
@@ -57,6 +58,7 @@ struct jail_plan {
 	unsigned n_hier;
 	unsigned char cg_hier[JAIL_MAX_CGROUPS]; /* --cgroup i goes to hier[cg_hier[i]] */
 	int uffd_minor;				 /* /dev/userfaultfd, -1 when absent */
+	bool root_fresh; /* we created root: its removal undoes all inside */
 };
 
 struct jail_ctx {
@@ -88,6 +90,9 @@ int jail_fs_enter(struct jail_ctx *ctx);
 /* Inside the jail: /dev, /dev/net, /run and the device nodes, owned by
  * uid:gid. */
 int jail_fs_make_devices(struct jail_ctx *ctx);
+/* Record a file or directory created inside the jail root (in_jail: the path
+ * as seen from inside) unless the root itself is ours and goes as a whole. */
+int jail_fs_note(struct jail_ctx *ctx, enum jail_undo_kind kind, const char *in_jail);
 /* Write pid to <root>/<exec name>.pid (host path, O_EXCL). */
 int jail_fs_write_pid(struct jail_ctx *ctx, const char *root, pid_t pid);
 

@@ -123,6 +123,9 @@ void jail_undo_run(struct jail_undo *undo)
 			/* FTW_PHYS: never follow a symlink out of the tree. */
 			nftw(e->path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 			break;
+		case JAIL_UNDO_FILE:
+			unlink(e->path);
+			break;
 		case JAIL_UNDO_RMDIR:
 			/* Not empty: another jail appeared there meanwhile. */
 			rmdir(e->path);

@@ -37,12 +37,37 @@ static int check_exec_file(const struct jail_config *cfg, struct jail_plan *plan
 	return 0;
 }
 
-/* The jail folder <base>/<exec name>/<id> must not exist: it is ours to
- * create and, on failure, to remove. */
+/* Directories on the way must be directories (lstat: no symlinks). */
+static int check_dir_or_absent(const char *path, struct jail_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : jail_fail(err, errno, "jail: %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return jail_fail(err, 0, "jail: %s exists and is not a directory", path);
+	return 0;
+}
+
+static int check_absent(const char *dir, const char *name, struct jail_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (jail_path_join(path, sizeof(path), dir, name))
+		return jail_fail(err, ENAMETOOLONG, "jail: %s", dir);
+	if (!lstat(path, &st) || errno != ENOENT)
+		return jail_fail(err, EEXIST, "jail: %s", path);
+	return 0;
+}
+
+/* As in Firecracker, <base>/<exec name>/<id>/root may exist already, staged
+ * with the files the jailed program needs (kernel, --config-file). Only the
+ * names the jailer creates inside must be free. */
 static int check_jail_dirs(const struct jail_config *cfg, struct jail_plan *plan,
 			   struct jail_err *err)
 {
-	char base[PATH_MAX];
+	char base[PATH_MAX], pid[NAME_MAX + 8];
 	struct stat st;
 
 	if (!realpath(cfg->base_dir, base))
@@ -53,10 +78,13 @@ static int check_jail_dirs(const struct jail_config *cfg, struct jail_plan *plan
 	    jail_path_join(plan->id_dir, sizeof(plan->id_dir), plan->exec_dir, cfg->id) ||
 	    jail_path_join(plan->root_dir, sizeof(plan->root_dir), plan->id_dir, "root"))
 		return jail_fail(err, ENAMETOOLONG, "invalid --chroot-base-dir %s", base);
-	if (!lstat(plan->exec_dir, &st) && !S_ISDIR(st.st_mode))
-		return jail_fail(err, 0, "jail: %s exists and is not a directory", plan->exec_dir);
-	if (!lstat(plan->id_dir, &st) || errno != ENOENT)
-		return jail_fail(err, EEXIST, "jail: %s", plan->id_dir);
+	if (check_dir_or_absent(plan->exec_dir, err) || check_dir_or_absent(plan->id_dir, err) ||
+	    check_dir_or_absent(plan->root_dir, err))
+		return -EINVAL;
+	snprintf(pid, sizeof(pid), "%s.pid", plan->exec_name);
+	if (check_absent(plan->root_dir, plan->exec_name, err) ||
+	    check_absent(plan->root_dir, pid, err))
+		return -EEXIST;
 	return 0;
 }
 
