@@ -233,7 +233,9 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 		err = kvm_create_vm(&vm->kvm, f);
 	if (!err)
 		err = vm_create_memory(vm, f);
-	if (!err)
+	if (!err && opt->for_restore)
+		cmdline_init(&vm->cmdline, LAYOUT_CMDLINE_MAX); /* devices still add to it */
+	else if (!err)
 		err = vm_boot_load_kernel(vm, f);
 	if (!err && (err = vm_add_legacy_devices(vm)) != 0)
 		fault_set(f, "cannot register the legacy devices: %s", strerror(-err));
@@ -243,7 +245,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 		err = vm_add_virtio_devices(vm, f);
 	if (!err)
 		err = vm_create_vcpus(vm, f);
-	if (!err)
+	if (!err && !opt->for_restore)
 		err = vm_boot_finish(vm, f);
 	return err;
 }

@@ -31,6 +31,8 @@ struct vm_options {
 	uint64_t start_cpu_us;
 	bool prefer_pvh;           /* boot an ELF through PVH when it can */
 	bool boot_timer;           /* --boot-timer: the boot-timer device exists */
+	bool for_restore;          /* build the machine only: no kernel, no boot set-up;
+				    * a snapshot restore fills in memory and state */
 };
 
 struct vm {
