@@ -247,6 +247,15 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+static void vcpu_run_failed(struct vcpu *v)
+{
+	char why[96];
+
+	v->counters.failures++;
+	snprintf(why, sizeof(why), "vCPU %d: KVM_RUN failed: %s", v->index, strerror(errno));
+	vcpu_end_vm(v, FLINT_EXIT_GENERIC, why);
+}
+
 /* Block while paused; returns the state to act on (RUNNING or STOPPED). */
 static enum vcpu_state vcpu_wait_runnable(struct vcpu *v)
 {
@@ -279,6 +288,9 @@ static void vcpu_mark_stopped(struct vcpu *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/* KVM_RUN with immediate_exit set completes a pending port or MMIO read
+ * before returning EINTR (KVM API, "immediate_exit"), so a vCPU is only
+ * paused from the EINTR path: its state is then consistent for a snapshot. */
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -286,21 +298,24 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "fc_vcpu %d", v->index);
 	log_set_thread_name(name);
-	while (vcpu_wait_runnable(v) == VCPU_RUNNING) {
+	if (vcpu_wait_runnable(v) != VCPU_RUNNING)
+		goto out;
+	for (;;) {
 		if (ioctl(v->fd, KVM_RUN, 0) != 0) {
-			/* EINTR: kicked. EAGAIN: an AP woke before its SIPI. */
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR) { /* kicked: pause or stop if asked */
+				if (vcpu_wait_runnable(v) != VCPU_RUNNING)
+					break;
 				continue;
-			char why[96];
-			v->counters.failures++;
-			snprintf(why, sizeof(why), "vCPU %d: KVM_RUN failed: %s", v->index,
-				 strerror(errno));
-			vcpu_end_vm(v, FLINT_EXIT_GENERIC, why);
+			}
+			if (errno == EAGAIN) /* an AP woke before its SIPI */
+				continue;
+			vcpu_run_failed(v);
 			break;
 		}
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+out:
 	vcpu_mark_stopped(v);
 	return NULL;
 }
