@@ -17,26 +17,26 @@ static const char *feature_of(enum route_id id)
 	case ROUTE_PATCH_BALLOON_HINT_START:
 	case ROUTE_GET_BALLOON_HINT_STATUS:
 	case ROUTE_PATCH_BALLOON_HINT_STOP:
-		return "The balloon device";
+		return "The balloon device is";
 	case ROUTE_PUT_MMDS:
 	case ROUTE_PATCH_MMDS:
 	case ROUTE_GET_MMDS:
 	case ROUTE_PUT_MMDS_CONFIG:
-		return "MMDS (the microVM metadata service)";
+		return "MMDS (the microVM metadata service) is";
 	case ROUTE_PUT_PMEM:
 	case ROUTE_PATCH_PMEM:
-		return "The virtio-pmem device";
+		return "The virtio-pmem device is";
 	case ROUTE_PUT_HOTPLUG_MEMORY:
 	case ROUTE_PATCH_HOTPLUG_MEMORY:
 	case ROUTE_GET_HOTPLUG_MEMORY:
-		return "Memory hotplug";
+		return "Memory hotplug is";
 	case ROUTE_PUT_SNAPSHOT_CREATE:
 	case ROUTE_PUT_SNAPSHOT_LOAD:
-		return "Snapshotting";
+		return "Snapshotting is";
 	case ROUTE_PUT_CPU_CONFIG:
-		return "Custom CPU templates";
+		return "Custom CPU templates are";
 	default:
-		return "This operation";
+		return "This operation is";
 	}
 }
 
@@ -45,7 +45,7 @@ void api_unsupported(struct vmm *v, const struct api_request *q, struct api_resp
 	char msg[160];
 
 	(void)v;
-	snprintf(msg, sizeof(msg), "%s is not supported by this flint build yet.",
+	snprintf(msg, sizeof(msg), "%s not supported by this flint build yet.",
 		 feature_of(q->route));
 	api_reply_fault(r, 400, msg);
 }
