@@ -287,7 +287,7 @@ static int store_opt(struct jail_config *cfg, int o, const char *val, struct jai
 	case OPT_NETNS:
 		return store_abs("netns", val, &cfg->netns, err);
 	case OPT_CGVER:
-		if (strcmp(val, "1") && strcmp(val, "2"))
+		if (strcmp(val, "1") != 0 && strcmp(val, "2") != 0)
 			return jail_fail(err, 0, "invalid --cgroup-version %s: expected 1 or 2",
 					 val);
 		cfg->cgroup_version = val[0] - '0';
@@ -299,18 +299,26 @@ static int store_opt(struct jail_config *cfg, int o, const char *val, struct jai
 		return jail_check_rel_path(val, err);
 	case OPT_RLIMIT:
 		return jail_parse_rlimit(val, cfg, err);
+	default:
+		return jail_fail(err, 0, "option takes no value");
+	}
+}
+
+static void store_flag(struct jail_config *cfg, int o)
+{
+	switch (o) {
 	case OPT_DAEMONIZE:
 		cfg->daemonize = true;
-		return 0;
+		break;
 	case OPT_NEWPID:
 		cfg->new_pid_ns = true;
-		return 0;
+		break;
 	case OPT_HELP:
 		cfg->help = true;
-		return 0;
+		break;
 	default:
 		cfg->version = true;
-		return 0;
+		break;
 	}
 }
 
@@ -343,7 +351,7 @@ static int parse_one(int argc, char *const argv[], int *i, struct jail_config *c
 	const char *name = arg + 2, *eq, *val = NULL;
 	int o;
 
-	if (strncmp(arg, "--", 2) || !*name)
+	if (strncmp(arg, "--", 2) != 0 || !*name)
 		return jail_fail(err, 0, "unexpected argument '%s' (see --help)", arg);
 	eq = strchr(name, '=');
 	o = opt_lookup(name, eq ? (size_t)(eq - name) : strlen(name));
@@ -355,7 +363,8 @@ static int parse_one(int argc, char *const argv[], int *i, struct jail_config *c
 	if (!jail_opts[o].has_value) {
 		if (eq)
 			return jail_fail(err, 0, "option --%s takes no value", jail_opts[o].name);
-		return store_opt(cfg, o, NULL, err);
+		store_flag(cfg, o);
+		return 0;
 	}
 	if (eq) {
 		val = eq + 1;

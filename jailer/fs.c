@@ -124,7 +124,7 @@ static int check_interp(struct jail_ctx *ctx, int fd)
 	int rc;
 
 	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_phentsize != sizeof(ph))
 		return 0; /* not ELF64: execve() judges */
 	for (unsigned i = 0; i < eh.e_phnum; i++) {

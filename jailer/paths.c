@@ -89,8 +89,8 @@ static int mounts_line(const char *p, const char *end, const char *controller, c
 	mounts_field(p, end, options, sizeof(options), &rc);
 	if (rc)
 		return -ENOENT; /* an over-long field cannot be ours */
-	if (controller ? strcmp(type, "cgroup") || !list_has(options, controller)
-		       : strcmp(type, "cgroup2"))
+	if (controller ? strcmp(type, "cgroup") != 0 || !list_has(options, controller)
+		       : strcmp(type, "cgroup2") != 0)
 		return -ENOENT;
 	if (strlen(dir) >= len)
 		return -ENAMETOOLONG;

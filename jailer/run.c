@@ -266,11 +266,9 @@ static int supervise(struct jail_ctx *ctx)
 	close(fds[0]);
 	/* The daemon's first child exits at once; a pid-ns child must still be
 	 * alive after exec. Reap it if it died to tell a crash from exec. */
-	if (ctx->cfg->daemonize)
+	if (ctx->cfg->daemonize || rc)
 		waitpid(pid, &status, 0);
-	else if (rc)
-		waitpid(pid, &status, 0);
-	else if (waitpid(pid, &status, WNOHANG) == pid && !rc)
+	else if (waitpid(pid, &status, WNOHANG) == pid)
 		rc = jail_fail(&ctx->err, 0, "spawn: the jailed process died before exec");
 	if (!rc)
 		return 0;
@@ -286,6 +284,7 @@ static int ctx_init(struct jail_ctx *ctx, const struct jail_config *cfg)
 	ctx->start_us = clock_us(CLOCK_MONOTONIC);
 	ctx->status_fd = -1;
 	ctx->devnull_fd = -1;
+	ctx->orig_mnt_fd = -1;
 #ifdef FLINT_TEST_HOOKS
 	ctx->fail_step = getenv("FLINT_JAILER_FAIL_STEP");
 #endif
@@ -298,25 +297,38 @@ static int ctx_init(struct jail_ctx *ctx, const struct jail_config *cfg)
 	return ctx->orig_mnt_fd < 0 ? -errno : 0;
 }
 
+static void ctx_free(struct jail_ctx *ctx)
+{
+	free(ctx->plan);
+	if (ctx->undo && ctx->undo != MAP_FAILED)
+		munmap(ctx->undo, sizeof(*ctx->undo));
+	if (ctx->orig_mnt_fd >= 0)
+		close(ctx->orig_mnt_fd);
+}
+
+static int run_all(struct jail_ctx *ctx)
+{
+	if (jail_validate(ctx->cfg, ctx->plan, &ctx->err)) {
+		fprintf(stderr, "flint-jailer: %s\n", ctx->err.msg);
+		return 1; /* nothing was created */
+	}
+	if (step(ctx, "jail", jail_fs_create))
+		return fail_in_process(ctx);
+	if (ctx->cfg->daemonize || ctx->cfg->new_pid_ns)
+		return supervise(ctx);
+	run_steps(ctx);
+	return fail_in_process(ctx);
+}
+
 int jail_run(const struct jail_config *cfg)
 {
 	struct jail_ctx ctx;
 	int rc = ctx_init(&ctx, cfg);
 
-	if (rc) {
-		fprintf(stderr, "flint-jailer: start: %s\n", strerror(-rc));
-		return 1;
-	}
-	rc = jail_validate(cfg, ctx.plan, &ctx.err);
-	if (rc) {
-		fprintf(stderr, "flint-jailer: %s\n", ctx.err.msg);
-		return 1;
-	}
-	rc = step(&ctx, "jail", jail_fs_create);
 	if (rc)
-		return fail_in_process(&ctx);
-	if (cfg->daemonize || cfg->new_pid_ns)
-		return supervise(&ctx);
-	run_steps(&ctx);
-	return fail_in_process(&ctx);
+		fprintf(stderr, "flint-jailer: start: %s\n", strerror(-rc));
+	else
+		rc = run_all(&ctx);
+	ctx_free(&ctx);
+	return rc ? 1 : 0;
 }

@@ -86,7 +86,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
  * be exiting. */
 static void undo_cgroup(const char *path)
 {
-	struct timespec ts = {0, 10 * 1000 * 1000};
+	struct timespec ts = {0, 10000000L};
 
 	for (int i = 0; i < 300; i++) {
 		if (!rmdir(path) || errno == ENOENT)

@@ -216,7 +216,7 @@ static int plan_v2(const struct jail_config *cfg, struct jail_plan *plan, const 
 
 		plan->cg_hier[i] = (unsigned char)h;
 		/* "cgroup.*" files are the core's, present without a controller. */
-		if (strcmp(ctl, "cgroup") && !words_have(ctls, ctl))
+		if (strcmp(ctl, "cgroup") != 0 && !words_have(ctls, ctl))
 			return jail_fail(err, 0, "cgroup: controller %s is not available in %s",
 					 ctl, mount);
 	}

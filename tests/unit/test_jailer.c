@@ -13,9 +13,9 @@
 /* flint-jailer is a separate binary: the unit-test rule links flint's
  * objects, not the jailer's, so the pure jailer sources are compiled in
  * here. None of them needs libbpf or touches the system. */
-#include "jailer/args.c"
-#include "jailer/devprog.c"
-#include "jailer/paths.c"
+#include "jailer/args.c"    // NOLINT(bugprone-suspicious-include)
+#include "jailer/devprog.c" // NOLINT(bugprone-suspicious-include)
+#include "jailer/paths.c"   // NOLINT(bugprone-suspicious-include)
 
 static struct jail_config cfg;
 static struct jail_err err;
@@ -142,7 +142,7 @@ static void test_parse_bad_exec_file(void **state)
 
 static void test_parse_uid_gid_range(void **state)
 {
-	uint32_t v;
+	uint32_t v = 1;
 
 	(void)state;
 	assert_int_equal(jail_parse_id_num("0", &v), 0);
@@ -190,7 +190,7 @@ static void test_parse_cgroup_specs(void **state)
 
 static void test_parse_too_many_cgroups(void **state)
 {
-	char *argv[2 * JAIL_MAX_CGROUPS + 12];
+	char *argv[2 * JAIL_MAX_CGROUPS + 12] = {NULL};
 	int n = 0;
 
 	(void)state;
