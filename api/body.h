@@ -114,4 +114,44 @@ struct body_vm {
 };
 int body_parse_vm(const char *json, size_t len, struct body_vm *out, struct fault *f);
 
+/* PUT /snapshot/create. */
+enum body_snapshot_type { BODY_SNAPSHOT_FULL, BODY_SNAPSHOT_DIFF };
+struct body_snapshot_create {
+	char snapshot_path[CFG_PATH_MAX];
+	char mem_file_path[CFG_PATH_MAX];
+	enum body_snapshot_type type; /* default Full */
+};
+int body_parse_snapshot_create(const char *json, size_t len, struct body_snapshot_create *out,
+			       struct fault *f);
+
+/* PUT /snapshot/load. Exactly one of mem_backend and the deprecated
+ * mem_file_path (which means a File backend) must be given; the deprecated
+ * enable_diff_snapshots is folded into track_dirty_pages. */
+enum body_mem_backend { BODY_MEM_FILE, BODY_MEM_UFFD };
+enum body_load_huge {
+	BODY_LOAD_HUGE_SNAPSHOT, /* default: what the snapshot says */
+	BODY_LOAD_HUGE_NONE,
+	BODY_LOAD_HUGE_TRANSPARENT,
+	BODY_LOAD_HUGE_2M,
+};
+struct body_net_override {
+	char iface_id[CFG_ID_MAX + 1];
+	char host_dev_name[16];
+};
+struct body_snapshot_load {
+	char snapshot_path[CFG_PATH_MAX];
+	enum body_mem_backend backend_type;
+	char backend_path[CFG_PATH_MAX];
+	bool track_dirty_pages;
+	bool resume_vm;
+	bool clock_realtime;
+	enum body_load_huge huge_pages;
+	int n_net_overrides; /* iface_ids are distinct */
+	struct body_net_override net_overrides[CFG_MAX_NETS];
+	bool has_vsock_override;
+	char vsock_uds_path[108];
+};
+int body_parse_snapshot_load(const char *json, size_t len, struct body_snapshot_load *out,
+			     struct fault *f);
+
 #endif

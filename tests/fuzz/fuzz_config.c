@@ -54,12 +54,14 @@ static void fuzz_body(unsigned which, const char *js, size_t len)
 		struct cfg_serial serial;
 		struct body_action action;
 		struct body_vm vm;
+		struct body_snapshot_create snap_create;
+		struct body_snapshot_load snap_load;
 	} *u = malloc(sizeof(*u));
 	struct fault f;
 
 	if (!u)
 		abort();
-	switch (which % 14) {
+	switch (which % 16) {
 	case 0:
 		body_parse_machine(js, len, &u->machine, &f);
 		break;
@@ -99,8 +101,14 @@ static void fuzz_body(unsigned which, const char *js, size_t len)
 	case 12:
 		body_parse_action(js, len, &u->action, &f);
 		break;
-	default:
+	case 13:
 		body_parse_vm(js, len, &u->vm, &f);
+		break;
+	case 14:
+		body_parse_snapshot_create(js, len, &u->snap_create, &f);
+		break;
+	default:
+		body_parse_snapshot_load(js, len, &u->snap_load, &f);
 		break;
 	}
 	free(u);

@@ -360,6 +360,79 @@ static void test_action_vm(void **state)
 		     "duplicate field 'state'");
 }
 
+static void test_snapshot(void **state)
+{
+	struct body_snapshot_create *c = calloc(1, sizeof(*c));
+	struct body_snapshot_load *l = calloc(1, sizeof(*l));
+	const char *js =
+	    "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"snapshot_type\":\"Diff\"}";
+	struct fault f;
+
+	(void)state;
+	assert_int_equal(body_parse_snapshot_create(js, LEN(js), c, &f), 0);
+	assert_int_equal(c->type, BODY_SNAPSHOT_DIFF);
+	assert_string_equal(c->mem_file_path, "/m");
+	EXPECT_FAULT(body_parse_snapshot_create, struct body_snapshot_create,
+		     "{\"snapshot_path\":\"/s\"}", "missing field 'mem_file_path'");
+	EXPECT_FAULT(body_parse_snapshot_create, struct body_snapshot_create,
+		     "{\"snapshot_path\":\"\",\"mem_file_path\":\"/m\"}",
+		     "snapshot_path: must not");
+	EXPECT_FAULT(
+	    body_parse_snapshot_create, struct body_snapshot_create,
+	    "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"snapshot_type\":\"Half\"}",
+	    "snapshot_type: must be one of \"Full\", \"Diff\"");
+
+	js =
+	    "{\"snapshot_path\":\"/s\",\"mem_backend\":{\"backend_type\":\"Uffd\",\"backend_path\":"
+	    "\"/u.sock\"},\"resume_vm\":true,\"network_overrides\":[{\"iface_id\":\"eth0\","
+	    "\"host_dev_name\":\"tap9\"}],\"vsock_override\":{\"uds_path\":\"/v2\"},"
+	    "\"huge_pages\":\"2M\",\"track_dirty_pages\":true,\"clock_realtime\":true}";
+	assert_int_equal(body_parse_snapshot_load(js, LEN(js), l, &f), 0);
+	assert_int_equal(l->backend_type, BODY_MEM_UFFD);
+	assert_string_equal(l->backend_path, "/u.sock");
+	assert_true(l->resume_vm && l->track_dirty_pages && l->clock_realtime);
+	assert_int_equal(l->n_net_overrides, 1);
+	assert_string_equal(l->net_overrides[0].host_dev_name, "tap9");
+	assert_true(l->has_vsock_override);
+	assert_string_equal(l->vsock_uds_path, "/v2");
+	assert_int_equal(l->huge_pages, BODY_LOAD_HUGE_2M);
+	js = "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"enable_diff_snapshots\":true}";
+	assert_int_equal(body_parse_snapshot_load(js, LEN(js), l, &f), 0);
+	assert_int_equal(l->backend_type, BODY_MEM_FILE);
+	assert_string_equal(l->backend_path, "/m");
+	assert_true(l->track_dirty_pages && !l->has_vsock_override);
+	assert_int_equal(l->huge_pages, BODY_LOAD_HUGE_SNAPSHOT);
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\"}", "exactly one of mem_backend and mem_file_path");
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"mem_backend\":"
+		     "{\"backend_type\":\"File\",\"backend_path\":\"/m\"}}",
+		     "exactly one of");
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\",\"mem_backend\":{\"backend_type\":\"Disk\","
+		     "\"backend_path\":\"/m\"}}",
+		     "mem_backend: backend_type: must be one of \"File\", \"Uffd\"");
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"network_overrides\":"
+		     "[{\"iface_id\":\"a\",\"host_dev_name\":\"t\"},{\"iface_id\":\"a\","
+		     "\"host_dev_name\":\"u\"}]}",
+		     "network_overrides: [1]: iface_id: 'a' is given twice");
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"network_overrides\":"
+		     "[{},{},{},{},{},{},{},{},{}]}",
+		     "network_overrides: at most 8");
+	EXPECT_FAULT(
+	    body_parse_snapshot_load, struct body_snapshot_load,
+	    "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"track_dirty_pages\":true,"
+	    "\"enable_diff_snapshots\":false}",
+	    "not both");
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"vsock_override\":{}}",
+		     "vsock_override: missing field 'uds_path'");
+	free(c);
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(test_vsock_entropy),
 	    cmocka_unit_test(test_logger_metrics_serial),
 	    cmocka_unit_test(test_action_vm),
+	    cmocka_unit_test(test_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
