@@ -56,5 +56,7 @@ int vm_add_virtio_devices(struct vm *vm, struct fault *f)
 
 	if (!err)
 		err = vm_add_entropy(vm, f);
+	if (!err)
+		err = vm_add_nets(vm, f);
 	return err;
 }

@@ -39,5 +39,6 @@ void vm_destroy_devices(struct vm *vm);
 /* Per-kind adders (one file each). */
 int vm_add_drives(struct vm *vm, struct fault *f);
 int vm_add_entropy(struct vm *vm, struct fault *f);
+int vm_add_nets(struct vm *vm, struct fault *f);
 
 #endif
