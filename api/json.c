@@ -152,28 +152,13 @@ static int32_t decode_u(const char *s, size_t n, size_t i, size_t *adv)
 	return (int32_t)(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
 }
 
+/* The character a one-letter escape (\n, \", ...) stands for, or -1. */
 static int simple_escape(char c)
 {
-	switch (c) {
-	case '"':
-		return '"';
-	case '\\':
-		return '\\';
-	case '/':
-		return '/';
-	case 'b':
-		return '\b';
-	case 'f':
-		return '\f';
-	case 'n':
-		return '\n';
-	case 'r':
-		return '\r';
-	case 't':
-		return '\t';
-	default:
-		return -1;
-	}
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *p = c ? strchr(from, c) : NULL;
+
+	return p ? to[p - from] : -1;
 }
 
 /* Decode string content s[0..n) into out (NUL-terminated) if out is not

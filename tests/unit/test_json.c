@@ -208,6 +208,8 @@ static void test_walker_values(void **state)
 	assert_string_equal(r.s, "\xf0\x9f\x98\x80\xc3\xa9");
 	assert_int_equal(walk("{\"s\":\"\\/\\\"\\\\\"}", &r, NULL, &f), 0);
 	assert_string_equal(r.s, "/\"\\");
+	assert_int_equal(walk("{\"s\":\"\\b\\f\\n\\r\\u0041\"}", &r, NULL, &f), 0);
+	assert_string_equal(r.s, "\b\f\n\rA");
 	assert_int_equal(walk("{\"s\":\"1234567\"}", &r, NULL, &f), 0);
 }
 
