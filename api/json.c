@@ -596,8 +596,10 @@ int json_walk_object(const struct json_doc *doc, int tok, const struct json_fiel
 		fault_set(f, "must be an object");
 		return -EINVAL;
 	}
-	if (n > JSON_MAX_FIELDS)
+	if (n > JSON_MAX_FIELDS) {
+		fault_set(f, "internal error: field table too big");
 		return -EINVAL;
+	}
 	for (int k = 0; k < o->size; k++, j = json_skip(doc, j + 1)) {
 		char key[JSON_KEY_MAX + 1];
 		int idx = -1;
