@@ -50,7 +50,7 @@ $(BUILD)/san/%.o: %.c
 
 $(BUILD)/flint: $(REL_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(REL_CFLAGS) -static -o $@ $^ $(LDLIBS)
 
 $(BUILD)/san/flint: $(SAN_OBJS)
 	@$(if $(Q),echo "  LD      $@")
@@ -128,4 +128,7 @@ clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C tests/guest clean BUILD=$(abspath $(BUILD))/guest
 
+# flint is linked statically, as Firecracker is: inside a jail there is no
+# dynamic loader.
 -include $(REL_OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+-include $(JAIL_SRCS:%.c=$(BUILD)/rel/%.d) $(JAIL_SRCS:%.c=$(BUILD)/san/%.d)
