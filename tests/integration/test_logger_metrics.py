@@ -1,0 +1,352 @@
+"""flint's logger and metrics as a Firecracker user sees them: the log line
+format with its options, log files and FIFOs (a FIFO nobody reads costs lines,
+never progress), metrics objects in files and FIFOs with Firecracker's group
+and key names."""
+import json
+import os
+import re
+import select
+import threading
+import time
+
+import pytest
+
+from apiclient import PRE_BOOT_MSG, TEST_GUEST, Flint, read_metrics
+
+LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}) \[([^\]]*)\] (.*)$")
+
+# Firecracker's metric keys, group by group, for the groups flint reports
+# (from Firecracker's FirecrackerMetrics and its host_tools/fcmetrics.py).
+FC_KEYS = {
+    "api_server": ["process_startup_time_us", "process_startup_time_cpu_us",
+                   "sync_response_fails", "sync_vmm_send_timeout_count"],
+    "get_api_requests": ["instance_info_count", "machine_cfg_count", "mmds_count",
+                         "vmm_version_count"],
+    "i8042": ["error_count", "missed_read_count", "missed_write_count", "read_count",
+              "reset_count", "write_count"],
+    "latencies_us": ["full_create_snapshot", "diff_create_snapshot", "load_snapshot",
+                     "pause_vm", "resume_vm", "vmm_full_create_snapshot",
+                     "vmm_diff_create_snapshot", "vmm_load_snapshot", "vmm_pause_vm",
+                     "vmm_resume_vm"],
+    "logger": ["missed_metrics_count", "metrics_fails", "missed_log_count", "log_fails"],
+    "patch_api_requests": ["drive_count", "drive_fails", "network_count", "network_fails",
+                           "machine_cfg_count", "machine_cfg_fails", "mmds_count", "mmds_fails"],
+    "put_api_requests": ["actions_count", "actions_fails", "boot_source_count",
+                         "boot_source_fails", "drive_count", "drive_fails", "logger_count",
+                         "logger_fails", "machine_cfg_count", "machine_cfg_fails",
+                         "cpu_cfg_count", "cpu_cfg_fails", "metrics_count", "metrics_fails",
+                         "network_count", "network_fails", "mmds_count", "mmds_fails",
+                         "vsock_count", "vsock_fails"],
+    "seccomp": ["num_faults"],
+    "vcpu": ["exit_io_in", "exit_io_out", "exit_mmio_read", "exit_mmio_write", "failures"],
+    "vmm": ["panic_count"],
+    "uart": ["error_count", "flush_count", "missed_read_count", "missed_write_count",
+             "read_count", "write_count"],
+}
+
+
+@pytest.fixture
+def flint(tmp_path):
+    if not os.path.exists(TEST_GUEST):
+        pytest.fail(f"{TEST_GUEST} is missing: run 'make guest'")
+    procs = []
+
+    def start(args=(), **kw):
+        f = Flint(tmp_path, args, **kw)
+        procs.append(f)
+        return f
+
+    yield start
+    for f in procs:
+        f.kill()
+
+
+def log_lines(path):
+    with open(path, errors="replace") as f:
+        return [l.rstrip("\n") for l in f if l.strip()]
+
+
+def parse(line):
+    m = LINE.match(line)
+    assert m, f"not a Firecracker log line: {line!r}"
+    return m.group(2).split(":"), m.group(3)
+
+
+class FifoReader:
+    """Reads a FIFO in a thread, as a log or metrics consumer would."""
+
+    def __init__(self, path):
+        self.path = path
+        self.data = b""
+        self.lock = threading.Lock()
+        self.stop = False
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except BlockingIOError:
+                    continue
+                with self.lock:
+                    self.data += chunk
+
+    def lines(self):
+        with self.lock:
+            return self.data.decode(errors="replace").splitlines()
+
+    def wait(self, pred, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred(self.lines()):
+                return self.lines()
+            time.sleep(0.02)
+        raise AssertionError(f"FIFO {self.path}: condition not met; got {self.lines()[-5:]}")
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        os.close(self.fd)
+
+
+def drain(path):
+    """Everything queued in a FIFO (read non-blocking until empty)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    data = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    return data
+
+
+# --- Logger -----------------------------------------------------------------
+
+def test_put_logger_file_with_level_and_origin(tmp_path, flint):
+    log = str(tmp_path / "fc.log")
+    f = flint(["--id", "vm-log-1"])
+    r = f.api.put("/logger", {"log_path": log, "level": "Info", "show_level": True,
+                              "show_log_origin": True})
+    assert r.status == 204, r
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE")
+    assert f.api.patch("/vm", {"state": "Paused"}).status == 204
+    lines = log_lines(log)
+    running = [l for l in lines if "Running microVM with 1 vCPU(s) and 128 MiB" in l]
+    assert len(running) == 1, lines
+    fields, _ = parse(running[0])
+    assert fields[0] == "vm-log-1" and fields[1] == "fc_vmm" and fields[2] == "INFO", fields
+    assert re.fullmatch(r"[\w/]+\.c", fields[3]) and fields[4].isdigit(), fields
+    paused = [l for l in lines if "'pause vm' VMM action took" in l]
+    assert paused and parse(paused[0])[0][2:4] == ["INFO", "api/handle_instance.c"]
+    for l in lines:
+        parse(l)
+
+
+def test_log_path_flag_plain_format(tmp_path, flint):
+    log = str(tmp_path / "fc.log")
+    f = flint(["--log-path", log])
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE")
+    lines = log_lines(log)
+    listening = [l for l in lines if "API server listening on " + f.sock in l]
+    assert listening, lines
+    fields, msg = parse(listening[0])
+    # Without show_level/show_log_origin: [instance id:thread] only.
+    assert fields == ["anonymous-instance", "fc_vmm"], fields
+    assert any("Running microVM" in l for l in lines)
+    assert "Running microVM" not in f.stderr()
+
+
+def test_log_level_and_module_filters(tmp_path, flint):
+    warn_log, api_log = str(tmp_path / "warn.log"), str(tmp_path / "api.log")
+    f = flint(["--log-path", warn_log, "--level", "Warning", "--show-level"])
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE")
+    assert all(parse(l)[0][2] in ("WARN", "ERROR") for l in log_lines(warn_log))
+    assert not any("Running microVM" in l for l in log_lines(warn_log))
+    f.kill()
+    g = flint(["--log-path", api_log, "--module", "api/", "--show-log-origin"],
+              sock_name="api2.sock")
+    g.boot_test_guest("tests=timer reset=none")
+    g.wait_serial("ALL DONE")
+    assert g.api.patch("/vm", {"state": "Paused"}).status == 204
+    assert g.api.patch("/vm", {"state": "Resumed"}).status == 204
+    lines = log_lines(api_log)
+    assert len(lines) >= 2, lines
+    assert all(parse(l)[0][2].startswith("api/") for l in lines), lines
+
+
+def test_logger_fifo(tmp_path, flint):
+    fifo = str(tmp_path / "log.fifo")
+    os.mkfifo(fifo)
+    reader = FifoReader(fifo)
+    try:
+        f = flint()
+        assert f.api.put("/logger", {"log_path": fifo, "show_level": True}).status == 204
+        f.boot_test_guest("tests=timer reset=none")
+        lines = reader.wait(lambda ls: any("Running microVM" in l for l in ls))
+        for l in lines:
+            parse(l)
+    finally:
+        reader.close()
+
+
+def test_logger_fifo_nobody_reads_never_blocks(tmp_path, flint):
+    """A log FIFO that nobody reads fills up; flint drops and counts lines
+    (logger.missed_log_count) and keeps answering promptly."""
+    fifo, metrics = str(tmp_path / "log.fifo"), str(tmp_path / "metrics.json")
+    os.mkfifo(fifo)
+    f = flint(["--metrics-path", metrics])
+    a = f.api
+    # Nobody has the FIFO open: this must neither block nor fail.
+    assert a.put("/logger", {"log_path": fifo, "level": "Info", "show_level": True,
+                             "show_log_origin": True}).status == 204
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE")
+    worst = 0.0
+    # Each pause/resume logs four lines of ~120 bytes: 600 of them are far
+    # more than a pipe holds (64 KiB).
+    for _ in range(600):
+        for state in ("Paused", "Resumed"):
+            t = time.monotonic()
+            assert a.patch("/vm", {"state": state}).status == 204
+            worst = max(worst, time.monotonic() - t)
+    assert worst < 1.0, worst
+    assert a.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    m = read_metrics(metrics)[-1]
+    assert m["logger"]["missed_log_count"] > 0, m["logger"]
+    # What did get through is whole lines.
+    data = drain(fifo).decode(errors="replace")
+    assert data.endswith("\n") and len(data) > 32768
+    for l in data.splitlines():
+        parse(l)
+    assert a.get("/").json["state"] == "Running"
+    # After the reader drained the pipe, lines flow again.
+    assert a.patch("/vm", {"state": "Paused"}).status == 204
+    assert "microVM paused" in drain(fifo).decode()
+
+
+# --- Metrics ----------------------------------------------------------------
+
+def check_fc_keys(obj):
+    assert abs(obj["utc_timestamp_ms"] - time.time() * 1000) < 10000
+    for group, keys in FC_KEYS.items():
+        assert group in obj, group
+        missing = [k for k in keys if k not in obj[group]]
+        assert not missing, (group, missing)
+        assert all(isinstance(v, int) and v >= 0 for v in obj[group].values()), obj[group]
+
+
+def test_metrics_file(tmp_path, flint):
+    metrics = str(tmp_path / "metrics.json")
+    f = flint()
+    a = f.api
+    r = a.put("/actions", {"action_type": "FlushMetrics"})
+    assert (r.status, r.fault) == (400, PRE_BOOT_MSG)
+    assert a.put("/metrics", {"metrics_path": metrics}).status == 204
+    assert a.put("/actions", {"action_type": "FlushMetrics"}).fault == PRE_BOOT_MSG
+    assert a.put("/machine-config", {"vcpu_count": 1, "mem_size_mib": 0}).status == 400
+    assert a.get("/machine-config").status == 200
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE pass=1")
+    assert a.get("/").status == 200
+    assert a.get("/version").status == 200
+    assert a.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    assert a.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    with open(metrics) as fd:
+        text = fd.read()
+    assert text.endswith("\n")
+    objs = [json.loads(l) for l in text.splitlines()]
+    assert len(objs) == 2  # one object per line per flush
+    first, second = objs
+    check_fc_keys(first)
+    assert first["api_server"]["process_startup_time_us"] > 0
+    assert first["api_server"]["process_startup_time_cpu_us"] > 0
+    put, get = first["put_api_requests"], first["get_api_requests"]
+    # 4 actions (2 FlushMetrics refused, InstanceStart, this flush); the
+    # machine-config PUTs of the test and boot_test_guest.
+    assert (put["actions_count"], put["actions_fails"]) == (4, 2), put
+    assert (put["machine_cfg_count"], put["machine_cfg_fails"]) == (2, 1), put
+    assert (put["metrics_count"], put["boot_source_count"]) == (1, 1), put
+    assert (get["machine_cfg_count"], get["instance_info_count"], get["vmm_version_count"]) \
+        == (1, 1, 1), get
+    assert first["vcpu"]["exit_io_out"] > 0 and first["vcpu"]["exit_mmio_write"] >= 1
+    assert first["uart"]["write_count"] > 100
+    # Counters are deltas since the previous flush; start-up times stay.
+    assert second["put_api_requests"]["actions_count"] == 1
+    assert second["put_api_requests"]["machine_cfg_count"] == 0
+    assert second["vcpu"]["exit_io_out"] == 0  # the guest halted
+    assert second["uart"]["write_count"] == 0
+    assert second["api_server"]["process_startup_time_us"] == \
+        first["api_server"]["process_startup_time_us"]
+    assert "id" not in first
+
+
+def test_metrics_path_flag_and_emit_id(tmp_path, flint):
+    metrics = str(tmp_path / "metrics.json")
+    f = flint(["--id", "vm-metrics-7"])
+    assert f.api.put("/metrics", {"metrics_path": metrics, "emit_id": True}).status == 204
+    f.boot_test_guest("tests=timer reset=none")
+    assert f.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    obj = read_metrics(metrics)[-1]
+    assert obj["id"] == "vm-metrics-7"
+    check_fc_keys(obj)
+    f.kill()
+    g = flint(["--metrics-path", str(tmp_path / "m2.json")], sock_name="api2.sock")
+    g.boot_test_guest("tests=timer reset=none")
+    assert g.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    check_fc_keys(read_metrics(str(tmp_path / "m2.json"))[-1])
+
+
+def test_metrics_fifo(tmp_path, flint):
+    fifo = str(tmp_path / "metrics.fifo")
+    os.mkfifo(fifo)
+    reader = FifoReader(fifo)
+    try:
+        f = flint(["--metrics-path", fifo])
+        f.boot_test_guest("tests=timer reset=none")
+        f.wait_serial("ALL DONE")
+        for _ in range(3):
+            assert f.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+        lines = reader.wait(lambda ls: len(ls) >= 3)
+        objs = [json.loads(l) for l in lines]
+        assert len(objs) == 3
+        for o in objs:
+            check_fc_keys(o)
+        assert [o["put_api_requests"]["actions_count"] for o in objs] == [2, 1, 1]
+    finally:
+        reader.close()
+
+
+def test_metrics_fifo_nobody_reads_never_blocks(tmp_path, flint):
+    fifo = str(tmp_path / "metrics.fifo")
+    os.mkfifo(fifo)
+    f = flint()
+    # Opening a FIFO nobody reads must not block or fail.
+    assert f.api.put("/metrics", {"metrics_path": fifo}).status == 204
+    f.boot_test_guest("tests=timer reset=none")
+    statuses = []
+    t = time.monotonic()
+    for _ in range(100):
+        r = f.api.put("/actions", {"action_type": "FlushMetrics"})
+        statuses.append(r.status)
+    assert time.monotonic() - t < 10
+    assert set(statuses) <= {204, 400}
+    assert 400 in statuses  # the pipe filled up
+    objs = [json.loads(l) for l in drain(fifo).decode().splitlines()]
+    assert len(objs) == statuses.count(204)  # whole objects only
+    assert f.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    last = json.loads(drain(fifo).decode())
+    assert last["logger"]["missed_metrics_count"] >= 1, last["logger"]
