@@ -67,19 +67,25 @@ int vcpu_create(struct vcpu *v, int vm_fd, int index, size_t run_size, const str
 static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported, int ncpus, bool smt,
 			  struct fault *f)
 {
-	size_t sz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
-	int err = 0;
+	int max = (int)supported->nent + CPUID_EXTRA_ENTRIES;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)max * sizeof(c->entries[0]));
+	int n, err = 0;
 
 	if (!c)
 		return -ENOMEM;
-	memcpy(c, supported, sz);
-	err = cpuid_filter(c->entries, (int)c->nent, v->index, ncpus, smt);
-	if (!err && ioctl(v->fd, KVM_SET_CPUID2, c) != 0) {
-		err = -errno;
-		fault_set(f, "KVM_SET_CPUID2 on vCPU %d failed: %s", v->index, strerror(errno));
-	} else if (err) {
-		fault_set(f, "CPUID filtering for vCPU %d failed", v->index);
+	/* cpuid_build adds the topology subleaves KVM leaves to userspace. */
+	n = cpuid_build(supported->entries, (int)supported->nent, c->entries, max, v->index, ncpus,
+			smt);
+	if (n < 0) {
+		fault_set(f, "CPUID set-up for vCPU %d failed", v->index);
+		err = n;
+	} else {
+		c->nent = (uint32_t)n;
+		if (ioctl(v->fd, KVM_SET_CPUID2, c) != 0) {
+			err = -errno;
+			fault_set(f, "KVM_SET_CPUID2 on vCPU %d failed: %s", v->index,
+				  strerror(errno));
+		}
 	}
 	free(c);
 	return err;
