@@ -58,5 +58,7 @@ int vm_add_virtio_devices(struct vm *vm, struct fault *f)
 		err = vm_add_entropy(vm, f);
 	if (!err)
 		err = vm_add_nets(vm, f);
+	if (!err)
+		err = vm_add_vsock(vm, f);
 	return err;
 }

@@ -39,6 +39,7 @@ void vm_destroy_devices(struct vm *vm);
 /* Per-kind adders (one file each). */
 int vm_add_drives(struct vm *vm, struct fault *f);
 int vm_add_entropy(struct vm *vm, struct fault *f);
+int vm_add_vsock(struct vm *vm, struct fault *f);
 int vm_add_nets(struct vm *vm, struct fault *f);
 
 #endif
