@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
@@ -115,10 +116,12 @@ ssize_t tap_readv(const struct tap *t, const struct iovec *iov, int iovcnt)
 
 ssize_t tap_writev(const struct tap *t, const struct iovec *iov, int iovcnt)
 {
+	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
 	ssize_t n;
 
+	/* An adopted fd is a socket: a closed peer must not raise SIGPIPE. */
 	do
-		n = writev(t->fd, iov, iovcnt);
+		n = t->is_tun ? writev(t->fd, iov, iovcnt) : sendmsg(t->fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }

@@ -30,7 +30,7 @@ struct tap {
  * offloads off, O_NONBLOCK. 0 or -errno (-ENAMETOOLONG for a name that does
  * not fit IFNAMSIZ). Start-up only. */
 int tap_open(struct tap *t, const char *name);
-/* Adopt an fd that already carries header+frame messages (tests). Makes it
+/* Adopt a socket that already carries header+frame messages (tests). Makes it
  * non-blocking. Closed by tap_close, also on failure. 0 or -errno. */
 int tap_from_fd(struct tap *t, int fd);
 void tap_close(struct tap *t);
