@@ -2,6 +2,7 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -115,6 +116,24 @@ static void vm_on_end(void *ctx, uint32_t events)
 	ev_stop(vm->loop);
 }
 
+/* PUT /serial's serial_out_path replaces stdout as the console output. */
+static int vm_open_serial_out(struct vm *vm, struct fault *f)
+{
+	const struct cfg_serial *s = &vm->cfg->serial;
+
+	if (!s->set || !s->serial_out_path[0])
+		return 0;
+	vm->serial_out_fd = open(s->serial_out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				 0600);
+	if (vm->serial_out_fd < 0) {
+		fault_set(f, "cannot open serial_out_path %s: %s", s->serial_out_path,
+			  strerror(errno));
+		return -errno;
+	}
+	vm->opt.serial_out_fd = vm->serial_out_fd;
+	return 0;
+}
+
 static int vm_add_legacy_devices(struct vm *vm)
 {
 	struct bus_range com1 = {.base = LAYOUT_COM1_PORT, .size = 8, .dev = &vm->serial,
@@ -226,7 +245,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 	vm->opt = *opt;
 	vm->log = log;
 	vm->loop = loop;
-	vm->end_evt = vm->serial_space_evt = -1;
+	vm->end_evt = vm->serial_space_evt = vm->serial_out_fd = -1;
 	atomic_store(&vm->end_status, -1);
 	err = kvm_open(&vm->kvm, opt->kvm_path, f);
 	if (!err)
@@ -237,6 +256,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 		cmdline_init(&vm->cmdline, LAYOUT_CMDLINE_MAX); /* devices still add to it */
 	else if (!err)
 		err = vm_boot_load_kernel(vm, f);
+	if (!err)
+		err = vm_open_serial_out(vm, f);
 	if (!err && (err = vm_add_legacy_devices(vm)) != 0)
 		fault_set(f, "cannot register the legacy devices: %s", strerror(-err));
 	if (!err)
@@ -294,6 +315,9 @@ void vm_destroy(struct vm *vm)
 		ev_del(vm->loop, vm->opt.serial_in_fd);
 	vm_close_fd(vm, &vm->end_evt);
 	vm_close_fd(vm, &vm->serial_space_evt);
+	if (vm->serial_out_fd >= 0)
+		close(vm->serial_out_fd);
+	vm->serial_out_fd = -1;
 	kvm_close(&vm->kvm);
 	gm_destroy(&vm->mem);
 }

@@ -60,6 +60,7 @@ struct vm {
 	char end_reason[160];    /* written by the first asker only */
 	bool serial_in_paused;   /* the console FIFO is full */
 	int serial_space_evt;    /* eventfd: the guest drained the console FIFO */
+	int serial_out_fd;       /* serial_out_path, if configured */
 	bool started;
 };
 
