@@ -109,7 +109,12 @@ static size_t log_prefix(struct logger *lg, char *buf, size_t cap, enum log_leve
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	prctl(PR_GET_NAME, thread, 0, 0, 0);
+	/* Firecracker's VMM runs on the process's main thread, which its log
+	 * lines call "main" (Rust's name for it); other threads by name. */
+	if (gettid() == getpid())
+		snprintf(thread, sizeof(thread), "main");
+	else
+		prctl(PR_GET_NAME, thread, 0, 0, 0);
 	n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
 	n += (size_t)snprintf(buf + n, cap - n, ".%09ld [%s:%s", ts.tv_nsec, lg->instance_id,
 			      thread);

@@ -21,12 +21,12 @@ enum log_level {
 
 struct logger {
 	pthread_mutex_t lock;
-	int fd;              /* stderr until configured */
-	bool own_fd;         /* fd was opened by log_set_path */
+	int fd;	     /* stderr until configured */
+	bool own_fd; /* fd was opened by log_set_path */
 	enum log_level level;
 	bool show_level;
 	bool show_origin;
-	char module[128];    /* only lines whose origin file starts with this */
+	char module[128]; /* only lines whose origin file starts with this */
 	char instance_id[65];
 	uint64_t lines_written;
 	uint64_t lines_dropped; /* pipe full or write failed */
@@ -46,13 +46,15 @@ struct fault;
 int log_apply(struct logger *lg, const char *path, const char *level, bool show_level,
 	      bool show_origin, const char *module, struct fault *f);
 
-/* Name the calling thread in log lines (fc_vcpu 0, fc_api, ...). */
+/* Name the calling thread in log lines (fc_vcpu 0, fc_api, ...). The
+ * process's main thread (the VMM thread) is always "main" in log lines, as
+ * in Firecracker's. */
 void log_set_thread_name(const char *name);
 
-void log_write(struct logger *lg, enum log_level lvl, const char *file, int line,
-	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void log_vwrite(struct logger *lg, enum log_level lvl, const char *file, int line,
-		const char *fmt, va_list ap);
+void log_write(struct logger *lg, enum log_level lvl, const char *file, int line, const char *fmt,
+	       ...) __attribute__((format(printf, 5, 6)));
+void log_vwrite(struct logger *lg, enum log_level lvl, const char *file, int line, const char *fmt,
+		va_list ap);
 
 #define LOG_ERROR(lg, ...) log_write((lg), LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define LOG_WARN(lg, ...)  log_write((lg), LOG_LEVEL_WARN, __FILE__, __LINE__, __VA_ARGS__)

@@ -146,7 +146,7 @@ def test_put_logger_file_with_level_and_origin(tmp_path, flint):
     running = [l for l in lines if "Running microVM with 1 vCPU(s) and 128 MiB" in l]
     assert len(running) == 1, lines
     fields, _ = parse(running[0])
-    assert fields[0] == "vm-log-1" and fields[1] == "fc_vmm" and fields[2] == "INFO", fields
+    assert fields[0] == "vm-log-1" and fields[1] == "main" and fields[2] == "INFO", fields
     assert re.fullmatch(r"[\w/]+\.c", fields[3]) and fields[4].isdigit(), fields
     paused = [l for l in lines if "'pause vm' VMM action took" in l]
     assert paused and parse(paused[0])[0][2:4] == ["INFO", "api/handle_instance.c"]
@@ -164,7 +164,7 @@ def test_log_path_flag_plain_format(tmp_path, flint):
     assert listening, lines
     fields, msg = parse(listening[0])
     # Without show_level/show_log_origin: [instance id:thread] only.
-    assert fields == ["anonymous-instance", "fc_vmm"], fields
+    assert fields == ["anonymous-instance", "main"], fields
     assert any("Running microVM" in l for l in lines)
     assert "Running microVM" not in f.stderr()
 
