@@ -29,8 +29,7 @@ void api_put_machine_config(struct vmm *v, const struct api_request *q, struct a
 	api_reply_no_content(r);
 }
 
-void api_patch_machine_config(struct vmm *v, const struct api_request *q,
-			      struct api_response *r)
+void api_patch_machine_config(struct vmm *v, const struct api_request *q, struct api_response *r)
 {
 	struct body_machine_patch p;
 	struct cfg_machine m = v->cfg.machine;

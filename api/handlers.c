@@ -62,7 +62,6 @@ static int route_metric(enum route_id route)
 	case ROUTE_PUT_NET:
 		return METRICS_PUT_NETWORK;
 	case ROUTE_PUT_MMDS:
-		return METRICS_PUT_MMDS;
 	case ROUTE_PUT_MMDS_CONFIG:
 		return METRICS_PUT_MMDS;
 	case ROUTE_PUT_VSOCK:

@@ -20,7 +20,7 @@ void api_reply_fault(struct api_response *r, int status, const char *msg);
 void api_reply_json(struct api_response *r, int status, char *body, size_t len);
 /* printf-style JSON body. */
 void api_reply_jsonf(struct api_response *r, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* 400 unless the id in the path equals the id in the body. */
 int api_check_ids(const char *path_id, const char *body_id, struct api_response *r);
 
@@ -32,8 +32,7 @@ void api_patch_vm(struct vmm *v, const struct api_request *q, struct api_respons
 void api_get_vm_config(struct vmm *v, const struct api_request *q, struct api_response *r);
 void api_get_machine_config(struct vmm *v, const struct api_request *q, struct api_response *r);
 void api_put_machine_config(struct vmm *v, const struct api_request *q, struct api_response *r);
-void api_patch_machine_config(struct vmm *v, const struct api_request *q,
-			      struct api_response *r);
+void api_patch_machine_config(struct vmm *v, const struct api_request *q, struct api_response *r);
 void api_put_boot_source(struct vmm *v, const struct api_request *q, struct api_response *r);
 void api_put_drive(struct vmm *v, const struct api_request *q, struct api_response *r);
 void api_patch_drive(struct vmm *v, const struct api_request *q, struct api_response *r);

@@ -137,7 +137,8 @@ void log_vwrite(struct logger *lg, enum log_level lvl, const char *file, int lin
 	if (!lg || lvl == LOG_LEVEL_OFF)
 		return;
 	pthread_mutex_lock(&lg->lock);
-	if (lvl > lg->level || (lg->module[0] && strncmp(file, lg->module, strlen(lg->module)))) {
+	if (lvl > lg->level ||
+	    (lg->module[0] && strncmp(file, lg->module, strlen(lg->module)) != 0)) {
 		pthread_mutex_unlock(&lg->lock);
 		return;
 	}

@@ -64,13 +64,12 @@ void metrics_close(struct metrics *m)
 
 static void out_printf(struct metrics_out *o, const char *fmt, ...)
 {
+	size_t room = o->len < o->cap ? o->cap - o->len : 0;
 	va_list ap;
 	int n;
 
-	if (o->len >= o->cap)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	n = room ? vsnprintf(o->buf + o->len, room, fmt, ap) : -1;
 	va_end(ap);
 	o->len = n < 0 ? o->cap : (o->len + (size_t)n > o->cap ? o->cap : o->len + (size_t)n);
 }
