@@ -67,21 +67,25 @@ static int vconn_parse_cmd(const char *s, size_t n, uint32_t *port)
 int vconn_read_cmd(struct vsock_conn *c, uint32_t *port)
 {
 	char buf[VCONN_CMD_MAX];
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	size_t room = sizeof(c->cmd) - c->cmd_len;
+	ssize_t n = recv(c->fd, buf, room, MSG_PEEK | MSG_DONTWAIT);
 	const char *nl;
+	size_t take;
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 	if (n == 0)
 		return -ECONNRESET;
+	/* Consume up to the newline only: what follows is the stream's data.
+	 * A partial line is consumed too, so that EOF after it shows. */
 	nl = memchr(buf, '\n', (size_t)n);
-	if (!nl)
-		return n == (ssize_t)sizeof(buf) ? -EINVAL : 0;
-	/* Consume the line only: bytes after it are the stream's first data. */
-	n = recv(c->fd, buf, (size_t)(nl - buf) + 1, MSG_DONTWAIT);
-	if (n != nl - buf + 1)
+	take = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
+	if (recv(c->fd, c->cmd + c->cmd_len, take, MSG_DONTWAIT) != (ssize_t)take)
 		return -EIO;
-	return vconn_parse_cmd(buf, (size_t)(nl - buf), port);
+	c->cmd_len += (uint32_t)take;
+	if (!nl)
+		return c->cmd_len == sizeof(c->cmd) ? -EINVAL : 0;
+	return vconn_parse_cmd(c->cmd, c->cmd_len - 1, port);
 }
 
 /* --- guest -> host --- */
@@ -298,6 +302,26 @@ static ssize_t vconn_read(struct vsock_conn *c, const struct iovec *iov, int nio
 	return got;
 }
 
+/* The host closed its socket: neither side sends more (Firecracker's
+ * choice), the guest is asked to shut down and must RST in time. */
+static int vconn_fill_eof(struct vsock_conn *c, struct vsock_pkt *p)
+{
+	c->rx_pending &= ~VCONN_RX_RW;
+	c->host_eof = true;
+	c->state = VCONN_CLOSING;
+	c->timeout_ms = VCONN_SHUTDOWN_TIMEOUT_MS;
+	p->op = VIRTIO_VSOCK_OP_SHUTDOWN;
+	p->flags = VCONN_SHUT_BOTH;
+	return 1;
+}
+
+static bool vconn_peek_eof(const struct vsock_conn *c)
+{
+	char b;
+
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* The RW case of vconn_to_guest: 1 with p filled, 0 if nothing to send. */
 static int vconn_fill_rw(struct vsock_conn *c, struct vsock_pkt *p, const struct iovec *iov,
 			 int niov, uint32_t room, enum vconn_act *act, struct vsock_stats *st)
@@ -306,12 +330,14 @@ static int vconn_fill_rw(struct vsock_conn *c, struct vsock_pkt *p, const struct
 	uint32_t max = credit < room ? credit : room;
 	ssize_t got;
 
-	if (max == 0) {
+	if (credit == 0) {
 		c->rx_pending &= ~VCONN_RX_RW;
-		if (!c->credit_req_sent && credit == 0)
+		if (!c->credit_req_sent)
 			c->rx_pending |= VCONN_RX_CREDIT_REQUEST;
 		return 0;
 	}
+	if (max == 0) /* a header-only buffer: data waits for a bigger one */
+		return vconn_peek_eof(c) ? vconn_fill_eof(c, p) : 0;
 	got = vconn_read(c, iov, niov, max);
 	if (got == -EAGAIN || got < 0) {
 		c->rx_pending &= ~VCONN_RX_RW;
@@ -321,16 +347,8 @@ static int vconn_fill_rw(struct vsock_conn *c, struct vsock_pkt *p, const struct
 		}
 		return 0;
 	}
-	if (got == 0) {
-		/* The host closed: neither side sends more (Firecracker's choice). */
-		c->rx_pending &= ~VCONN_RX_RW;
-		c->host_eof = true;
-		c->state = VCONN_CLOSING;
-		c->timeout_ms = VCONN_SHUTDOWN_TIMEOUT_MS;
-		p->op = VIRTIO_VSOCK_OP_SHUTDOWN;
-		p->flags = VCONN_SHUT_BOTH;
-		return 1;
-	}
+	if (got == 0)
+		return vconn_fill_eof(c, p);
 	if ((uint32_t)got < max)
 		c->rx_pending &= ~VCONN_RX_RW; /* drained for now: epoll tells us more */
 	p->op = VIRTIO_VSOCK_OP_RW;

@@ -75,13 +75,15 @@ struct vsock_conn {
 	enum vconn_state state;
 	int fd; /* the host Unix stream socket, non-blocking; owned */
 	uint32_t host_port, peer_port;
-	uint32_t rx_pending;  /* VCONN_RX_* */
-	uint32_t peer_shut;   /* SHUTDOWN flags the guest sent, ORed (never undone) */
-	bool host_eof;	      /* the host socket returned EOF */
-	bool wr_shut;	      /* shutdown(SHUT_WR) done on the host socket */
-	bool credit_req_sent; /* asked the guest for credit; cleared when it has some */
-	uint32_t timeout_ms;  /* non-zero: the muxer should (re)start the expiry timer */
-	uint64_t expiry_ns;   /* muxer: when to give up (0: never) */
+	uint32_t rx_pending;	 /* VCONN_RX_* */
+	uint32_t peer_shut;	 /* SHUTDOWN flags the guest sent, ORed (never undone) */
+	bool host_eof;		 /* the host socket returned EOF */
+	bool wr_shut;		 /* shutdown(SHUT_WR) done on the host socket */
+	bool credit_req_sent;	 /* asked the guest for credit; cleared when it has some */
+	char cmd[VCONN_CMD_MAX]; /* HOST_CMD: the line read so far */
+	uint32_t cmd_len;
+	uint32_t timeout_ms; /* non-zero: the muxer should (re)start the expiry timer */
+	uint64_t expiry_ns;  /* muxer: when to give up (0: never) */
 	struct vsock_credit cr;
 	struct vconn_txbuf txb;
 	/* Muxer bookkeeping. */

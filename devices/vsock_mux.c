@@ -257,11 +257,15 @@ static uint32_t vmux_alloc_port(struct vsock_mux *m)
 	}
 }
 
-static void vmux_host_cmd(struct vsock_mux *m, struct vsock_conn *c)
+static void vmux_host_cmd(struct vsock_mux *m, struct vsock_conn *c, uint32_t events)
 {
 	uint32_t port;
 	int rc = vconn_read_cmd(c, &port);
 
+	/* A partial line from a program that hung up never completes (and a
+	 * level-triggered HUP would spin). */
+	if (rc == 0 && (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
+		rc = -ECONNRESET;
 	if (rc == 0) {
 		vmux_sync(m, c);
 		return;
@@ -285,7 +289,7 @@ void vmux_conn_event(struct vsock_mux *m, struct vsock_conn *c, uint32_t events)
 	if (c->state == VCONN_FREE)
 		return;
 	if (c->state == VCONN_HOST_CMD)
-		vmux_host_cmd(m, c);
+		vmux_host_cmd(m, c, events);
 	else
 		vmux_apply(m, c, vconn_host_event(c, events, m->stats));
 }
@@ -415,7 +419,9 @@ int vmux_to_guest(struct vsock_mux *m, struct vsock_pkt *p, const struct iovec *
 		m->stats->rx_packets_count++;
 		return 0;
 	}
-	while (m->rxq_len > 0) {
+	/* One pass: a connection that could not fill this buffer goes back
+	 * to the tail and is not asked again for it. */
+	for (uint32_t left = m->rxq_len; left > 0 && m->rxq_len > 0; left--) {
 		struct vsock_conn *c = &m->conns[m->rxq[m->rxq_head]];
 		enum vconn_act act;
 		int rc;

@@ -102,8 +102,15 @@ static bool vsock_rx_one(struct virtio_vsock *v, struct virtq *q, const struct v
 		return true;
 	}
 	if (vmux_to_guest(&v->mux, &p, v->iov, niov, room) != 0) {
-		vq_undo_pop(q);
-		return false;
+		if (room > 0) {
+			vq_undo_pop(q); /* nothing owed after all: keep it */
+			return false;
+		}
+		/* Header-only buffers cannot carry the data that is owed: consume
+		 * them rather than stall the ring behind one. */
+		v->stats.rx_invalid_bufs++;
+		vq_push(q, m, c->head, 0);
+		return true;
 	}
 	vsp_encode(&p, &raw);
 	vq_chain_write(c, m, 0, &raw, sizeof(raw)); /* fits: write_len checked */
