@@ -3,11 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -60,6 +59,9 @@ void metrics_close(struct metrics *m)
 	if (m->timer_fd >= 0)
 		close(m->timer_fd);
 	m->fd = m->timer_fd = -1;
+	free(m->pending);
+	m->pending = NULL;
+	m->pending_len = m->pending_off = 0;
 }
 
 static void out_printf(struct metrics_out *o, const char *fmt, ...)
@@ -152,21 +154,46 @@ void metrics_string(struct metrics_out *o, const char *name, const char *value)
 	out_printf(o, "\"");
 }
 
-/* Writes above PIPE_BUF to a non-blocking pipe may be cut short: check
- * that the whole object fits before writing any of it. Only the VMM
- * thread writes, so the room can only grow in between. */
-static bool metrics_fifo_has_room(int fd, size_t len)
+/* A write above PIPE_BUF to a non-blocking pipe may be cut short (a pipe
+ * fills by page slots, so its free bytes do not say what fits). The rest of
+ * the object is kept and written first at the next flush: a reader sees it
+ * late, never torn. 0 once nothing is pending, else -EAGAIN or -errno. */
+static int metrics_write_pending(struct metrics *m)
 {
-	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+	while (m->pending_off < m->pending_len) {
+		ssize_t n =
+		    write(m->fd, m->pending + m->pending_off, m->pending_len - m->pending_off);
 
-	if (size < 0 || ioctl(fd, FIONREAD, &queued) < 0)
-		return len <= PIPE_BUF;
-	return queued >= 0 && queued <= size && len <= (size_t)(size - queued);
+		if (n < 0)
+			return errno == EINTR ? 0 : -errno;
+		m->pending_off += (size_t)n;
+	}
+	free(m->pending);
+	m->pending = NULL;
+	m->pending_len = m->pending_off = 0;
+	return 0;
+}
+
+static int metrics_write(struct metrics *m, const char *buf, size_t len)
+{
+	ssize_t n = write(m->fd, buf, len);
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0)
+		return -errno; /* nothing written: the object is lost */
+	m->pending = malloc(len - (size_t)n);
+	if (!m->pending)
+		return -ENOMEM; /* cannot happen often: a torn line is then possible */
+	memcpy(m->pending, buf + n, len - (size_t)n);
+	m->pending_len = len - (size_t)n;
+	m->pending_off = 0;
+	return 0;
 }
 
 int metrics_end(struct metrics_out *o)
 {
-	ssize_t n;
+	int err;
 
 	if (o->in_group)
 		out_printf(o, "}");
@@ -177,14 +204,14 @@ int metrics_end(struct metrics_out *o)
 	}
 	if (o->m->fd < 0)
 		return -EBADF;
-	if (o->m->fifo && !metrics_fifo_has_room(o->m->fd, o->len)) {
+	err = metrics_write_pending(o->m);
+	if (!err && o->m->pending)
+		err = -EAGAIN; /* the previous object is still going out */
+	if (!err)
+		err = metrics_write(o->m, o->buf, o->len);
+	if (err) {
 		o->m->missed_flushes++;
-		return -EAGAIN;
-	}
-	n = write(o->m->fd, o->buf, o->len);
-	if (n != (ssize_t)o->len) {
-		o->m->missed_flushes++;
-		return n < 0 ? -errno : -EIO;
+		return err;
 	}
 	o->m->flushes++;
 	return 0;

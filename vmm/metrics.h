@@ -63,6 +63,9 @@ struct metrics {
 	int fd;	      /* -1 until configured */
 	int timer_fd; /* periodic flush */
 	bool fifo;    /* fd is a named pipe */
+	/* The unwritten tail of an object a full pipe cut short (malloc'd). */
+	char *pending;
+	size_t pending_len, pending_off;
 	uint64_t flushes;
 	uint64_t missed_flushes; /* the write failed or the pipe was full */
 	uint64_t fails;		 /* the object did not fit the buffer */
@@ -88,9 +91,10 @@ int metrics_open(struct metrics *m, const char *path);
 void metrics_close(struct metrics *m);
 
 /* Building one flush: begin, then groups with counters/gauges, then end,
- * which writes the object and a newline in one write(2). On a FIFO the
- * object is written only if the pipe has room for all of it, so a reader
- * never sees half an object (a lost object is counted). */
+ * which writes the object and a newline in one write(2). If a full pipe
+ * takes only part of it, the rest goes out first at the next flush (that
+ * flush's own object is then lost if the rest still does not fit): readers
+ * never see an object torn; lost objects are counted (missed_flushes). */
 int metrics_begin(struct metrics_out *o, struct metrics *m, char *buf, size_t cap);
 void metrics_group(struct metrics_out *o, const char *name);
 /* A monotonically increasing counter: writes value - previously reported. */
