@@ -28,8 +28,10 @@ static int setup(void **state)
 	if (!x)
 		return -1;
 	snprintf(x->dir, sizeof(x->dir), "/tmp/flint-metrics-XXXXXX");
-	if (!mkdtemp(x->dir))
+	if (!mkdtemp(x->dir)) {
+		free(x);
 		return -1;
+	}
 	snprintf(x->path, sizeof(x->path), "%s/m", x->dir);
 	metrics_init(&x->m);
 	*state = x;
