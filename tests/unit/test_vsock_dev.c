@@ -20,10 +20,10 @@
 #include "boot/layout.h"
 #include "devices/virtio/vsock.h"
 
-#define RAM  MiB(2)
-#define BASE LAYOUT_VIRTIO_START
-#define QN   8
-#define RING(q) (0x1000ULL + 0x1000ULL * (q) * 3) /* desc; avail +0x1000; used +0x2000 */
+#define RAM	 MiB(2)
+#define BASE	 LAYOUT_VIRTIO_START
+#define QN	 8
+#define RING(q)	 (0x1000ULL + 0x1000ULL * (q)*3) /* desc; avail +0x1000; used +0x2000 */
 #define RXBUF(i) (0x20000ULL + 0x2000ULL * (i))
 #define TXBUF	 0x40000ULL
 #define CID	 3
@@ -137,11 +137,16 @@ static void post_rx(struct fx *x, int i, uint32_t len)
 	w32(x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
-static void send_pkt(struct fx *x, uint16_t op, uint32_t gport, uint32_t hport,
-		     const void *data, uint32_t len)
+static void send_pkt(struct fx *x, uint16_t op, uint32_t gport, uint32_t hport, const void *data,
+		     uint32_t len)
 {
-	struct vsock_pkt p = {.src_cid = CID, .dst_cid = 2, .src_port = gport,
-			      .dst_port = hport, .len = len, .type = 1, .op = op,
+	struct vsock_pkt p = {.src_cid = CID,
+			      .dst_cid = 2,
+			      .src_port = gport,
+			      .dst_port = hport,
+			      .len = len,
+			      .type = 1,
+			      .op = op,
 			      .buf_alloc = 65536};
 	struct virtio_vsock_hdr raw;
 	uint64_t gpa[2] = {TXBUF, TXBUF + 0x100};
@@ -166,10 +171,10 @@ static int64_t wait_used(struct fx *x, uint32_t q, uint32_t *id)
 
 		assert_int_equal(gm_read(&x->m, &idx, RING(q) + 0x2000 + 2, 2), 0);
 		if (idx != x->used_seen[q]) {
-			assert_int_equal(gm_read(&x->m, e,
-						 RING(q) + 0x2000 + 4 + 8ULL * (x->used_seen[q] % QN),
-						 8),
-					 0);
+			assert_int_equal(
+			    gm_read(&x->m, e, RING(q) + 0x2000 + 4 + 8ULL * (x->used_seen[q] % QN),
+				    8),
+			    0);
 			x->used_seen[q]++;
 			if (id)
 				*id = e[0];
@@ -263,8 +268,12 @@ static void test_guest_refused(void **state)
 static void test_hostile_chains(void **state)
 {
 	struct fx *x = *state;
-	struct vsock_pkt p = {.src_cid = CID, .dst_cid = 2, .dst_port = 5000, .type = 1,
-			      .op = VIRTIO_VSOCK_OP_REQUEST, .len = 0x1000};
+	struct vsock_pkt p = {.src_cid = CID,
+			      .dst_cid = 2,
+			      .dst_port = 5000,
+			      .type = 1,
+			      .op = VIRTIO_VSOCK_OP_REQUEST,
+			      .len = 0x1000};
 	struct virtio_vsock_hdr raw;
 	uint64_t gpa[2] = {TXBUF, TXBUF + 0x100};
 	uint32_t len[2] = {VSOCK_HDR_SIZE, 16};
