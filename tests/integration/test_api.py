@@ -164,6 +164,8 @@ def _cases(d):
         ("PUT", "/entropy", {"rate_limiter": {"bandwidth": {"refill_time": 100}}}, 400,
          ["size"]),
         ("PUT", "/logger", {"log_path": d + "/fc.log", "level": "Info"}, 204, []),
+        ("PUT", "/logger", {"level": "debug"}, 204, []),  # levels are case-insensitive
+        ("PUT", "/logger", {"level": "WARNING", "show_level": True}, 204, []),
         ("PUT", "/logger", {"log_path": d + "/fc.log", "level": "Loud"}, 400, ["level"]),
         ("PUT", "/logger", {"log_path": d + "/fc.log", "show_level": "yes"}, 400,
          ["show_level"]),

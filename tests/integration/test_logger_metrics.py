@@ -223,7 +223,7 @@ def test_logger_fifo_nobody_reads_never_blocks(tmp_path, flint):
             t = time.monotonic()
             assert a.patch("/vm", {"state": state}).status == 204
             worst = max(worst, time.monotonic() - t)
-    assert worst < 1.0, worst
+    assert worst < 2.0, worst  # a blocked write would hang here for good
     assert a.put("/actions", {"action_type": "FlushMetrics"}).status == 204
     m = read_metrics(metrics)[-1]
     assert m["logger"]["missed_log_count"] > 0, m["logger"]
