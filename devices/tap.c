@@ -51,6 +51,10 @@ int tap_open(struct tap *t, const char *name)
 	t->fd = -1;
 	if (!name[0] || strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
+	/* TUNSETIFF would quietly create a missing tap (we may hold
+	 * CAP_NET_ADMIN): a typo must be an error instead. */
+	if (if_nametoindex(name) == 0)
+		return -ENODEV;
 	t->fd = open(TAP_TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0)
 		return -errno;

@@ -25,10 +25,12 @@ struct tap {
 	char name[IFNAMSIZ];
 };
 
-/* Attach to the existing (or create a new) tap interface `name` through
- * /dev/net/tun: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte vnet header,
- * offloads off, O_NONBLOCK. 0 or -errno (-ENAMETOOLONG for a name that does
- * not fit IFNAMSIZ). Start-up only. */
+/* Attach to the existing tap interface `name` (in the caller's network
+ * namespace) through /dev/net/tun: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a
+ * 12-byte vnet header, offloads off, O_NONBLOCK. Never creates one. 0 or
+ * -errno: -ENODEV no such interface, -ENAMETOOLONG a name that does not fit
+ * IFNAMSIZ, -EINVAL/-EBUSY an interface that is not a free tap. Start-up
+ * only. */
 int tap_open(struct tap *t, const char *name);
 /* Adopt a socket that already carries header+frame messages (tests). Makes it
  * non-blocking. Closed by tap_close, also on failure. 0 or -errno. */

@@ -527,9 +527,15 @@ int net_create(struct virtio_net *n, const struct cfg_net *cfg, struct fault *f)
 	if (err) {
 		memset(n, 0, sizeof(*n));
 		n->tap.fd = n->rx_timer_fd = n->tx_timer_fd = -1;
-		fault_set(f, "network interface %s: cannot open tap device '%s': %s%s",
-			  cfg->iface_id, cfg->host_dev_name, strerror(-err),
-			  err == -ENOENT || err == -ENODEV ? " (is /dev/net/tun available?)" : "");
+		if (err == -ENODEV)
+			fault_set(
+			    f,
+			    "network interface %s: no tap device named '%s' (create it first, "
+			    "e.g. ip tuntap add dev %s mode tap)",
+			    cfg->iface_id, cfg->host_dev_name, cfg->host_dev_name);
+		else
+			fault_set(f, "network interface %s: cannot open tap device '%s': %s",
+				  cfg->iface_id, cfg->host_dev_name, strerror(-err));
 		return err;
 	}
 	return net_create_with_tap(n, cfg, &tap, f);
