@@ -261,6 +261,7 @@ def test_metrics_file(tmp_path, flint):
     assert a.get("/machine-config").status == 200
     f.boot_test_guest("tests=timer reset=none")
     f.wait_serial("ALL DONE pass=1")
+    f.wait_serial("guest: halting")  # its last output: from here on it sleeps
     assert a.get("/").status == 200
     assert a.get("/version").status == 200
     assert a.put("/actions", {"action_type": "FlushMetrics"}).status == 204
