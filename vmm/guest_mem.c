@@ -2,6 +2,7 @@
 #include "vmm/guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -81,6 +82,8 @@ int gm_create(struct guest_mem *mem, uint64_t ram_size, enum gm_backing backing)
 void gm_destroy(struct guest_mem *mem)
 {
 	for (int i = 0; i < mem->nregions; i++) {
+		free(mem->dirty[i]);
+		mem->dirty[i] = NULL;
 		if (mem->regions[i].map)
 			munmap(mem->regions[i].map, mem->regions[i].map_len);
 		mem->regions[i].map = NULL;
@@ -118,13 +121,77 @@ bool gm_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return gm_region_of_range(mem, gpa, len) >= 0;
 }
 
+#define GM_DIRTY_PAGE 4096u
+
+/* Set the bits of the pages [off, off+len) touch (len > 0, inside the region). */
+static void gm_dirty_mark(uint64_t *bits, uint64_t off, uint64_t len)
+{
+	uint64_t first = off / GM_DIRTY_PAGE, last = (off + len - 1) / GM_DIRTY_PAGE;
+
+	for (uint64_t p = first; p <= last; p++) {
+		uint64_t bit = 1ULL << (p % 64);
+
+		/* relaxed: the reader runs on the VMM thread while devices are quiet */
+		if (!(__atomic_load_n(&bits[p / 64], __ATOMIC_RELAXED) & bit))
+			__atomic_fetch_or(&bits[p / 64], bit, __ATOMIC_RELAXED);
+	}
+}
+
 void *gm_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	int i = gm_region_of_range(mem, gpa, len);
+	uint64_t off;
 
 	if (i < 0 || !mem->regions[i].host)
 		return NULL;
-	return mem->regions[i].host + (gpa - mem->regions[i].gpa);
+	off = gpa - mem->regions[i].gpa;
+	if (mem->dirty[i] && len)
+		gm_dirty_mark(mem->dirty[i], off, len);
+	return mem->regions[i].host + off;
+}
+
+static size_t gm_dirty_words(const struct gm_region *r)
+{
+	return (size_t)((r->size / GM_DIRTY_PAGE + 63) / 64);
+}
+
+int gm_dirty_enable(struct guest_mem *mem)
+{
+	for (int i = 0; i < mem->nregions; i++) {
+		if (mem->dirty[i])
+			continue;
+		mem->dirty[i] = calloc(gm_dirty_words(&mem->regions[i]) + 1, sizeof(uint64_t));
+		if (!mem->dirty[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void gm_dirty_take(struct guest_mem *mem, int i, uint64_t *bitmap)
+{
+	size_t n = gm_dirty_words(&mem->regions[i]);
+
+	if (!mem->dirty[i])
+		return;
+	for (size_t w = 0; w < n; w++)
+		bitmap[w] |= __atomic_exchange_n(&mem->dirty[i][w], 0, __ATOMIC_RELAXED);
+}
+
+int gm_map_file(struct guest_mem *mem, int fd)
+{
+	uint64_t off = 0;
+
+	for (int i = 0; i < mem->nregions; i++) {
+		struct gm_region *r = &mem->regions[i];
+		void *p = mmap(r->host, r->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)off);
+
+		if (p == MAP_FAILED)
+			return -errno;
+		madvise(r->host, r->size, MADV_DONTDUMP);
+		off += r->size;
+	}
+	return 0;
 }
 
 int gm_read(const struct guest_mem *mem, void *dst, uint64_t gpa, uint64_t len)

@@ -25,6 +25,10 @@ struct guest_mem {
 	struct gm_region regions[GM_MAX_REGIONS];
 	int nregions;
 	uint64_t ram_size; /* total bytes of RAM over all regions */
+	/* Pages flint itself may have written (one bit per 4 KiB page of each
+	 * region), for Diff snapshots; NULL until gm_dirty_enable. KVM's dirty
+	 * log sees only the vCPUs' writes. */
+	uint64_t *dirty[GM_MAX_REGIONS];
 };
 
 enum gm_backing {
@@ -43,7 +47,11 @@ void gm_destroy(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL unless the whole range lies inside
  * one region. len 0 is valid for any gpa inside a region or at its end.
- * Overflow-checked. This is where a guest value becomes a pointer. */
+ * Overflow-checked. This is where a guest value becomes a pointer.
+ * With dirty tracking on, the range's pages are marked dirty: every device
+ * write goes through a pointer from here, and telling reads from writes
+ * apart is not possible at this level, so reads are marked too (a Diff
+ * snapshot then holds a few pages more than needed, never fewer). */
 void *gm_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* Copy between guest and host; 0 or -EFAULT if the range is not RAM. */
@@ -55,5 +63,21 @@ bool gm_valid(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* The region index holding gpa or -1. */
 int gm_region_of(const struct guest_mem *mem, uint64_t gpa);
+
+/* Start recording the pages gm_ptr hands out (see dirty above). 0 or
+ * -ENOMEM. VMM thread, vCPUs paused or not yet running. */
+int gm_dirty_enable(struct guest_mem *mem);
+/* OR region i's record into bitmap (one bit per 4 KiB page) and clear it.
+ * VMM thread; no device may write guest memory meanwhile (they run on
+ * the VMM thread). */
+void gm_dirty_take(struct guest_mem *mem, int i, uint64_t *bitmap);
+
+/* Replace the RAM of every region, in place (same host addresses, so KVM's
+ * memory slots stay valid), with a private copy-on-write mapping of fd:
+ * region 0 at file offset 0, the next right after it. Pages load lazily
+ * and clones mapping the same file share them until written; the file is
+ * never written. fd may be closed afterwards. 0 or -errno. Before the vCPUs
+ * run. */
+int gm_map_file(struct guest_mem *mem, int fd);
 
 #endif
