@@ -16,6 +16,18 @@ static void vm_blk_destroy(void *dev)
 	free(dev);
 }
 
+static int vm_blk_save(void *dev, void *buf, size_t cap, size_t *len)
+{
+	return vm_virtio_save(&((struct virtio_blk *)dev)->mmio, buf, cap, len);
+}
+
+/* The image is the one the restored configuration names, reopened by
+ * blk_create; its capacity is read afresh (config space is derived). */
+static int vm_blk_restore(void *dev, const void *buf, size_t len, struct fault *f)
+{
+	return vm_virtio_restore(&((struct virtio_blk *)dev)->mmio, buf, len, f);
+}
+
 static void vm_blk_metrics(void *dev, struct metrics_out *o)
 {
 	struct virtio_blk *b = dev;
@@ -58,7 +70,8 @@ static int vm_add_drive(struct vm *vm, const struct cfg_drive *d, struct fault *
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	struct vm_device entry = {.kind = "block", .destroy = vm_blk_destroy,
-				  .metrics = vm_blk_metrics};
+				  .metrics = vm_blk_metrics, .save = vm_blk_save,
+				  .restore = vm_blk_restore};
 	int err;
 
 	if (!b) {
@@ -108,6 +121,16 @@ static void vm_rng_destroy(void *dev)
 	free(dev);
 }
 
+static int vm_rng_save(void *dev, void *buf, size_t cap, size_t *len)
+{
+	return vm_virtio_save(&((struct virtio_rng *)dev)->mmio, buf, cap, len);
+}
+
+static int vm_rng_restore(void *dev, const void *buf, size_t len, struct fault *f)
+{
+	return vm_virtio_restore(&((struct virtio_rng *)dev)->mmio, buf, len, f);
+}
+
 static void vm_rng_metrics(void *dev, struct metrics_out *o)
 {
 	struct virtio_rng *r = dev;
@@ -122,7 +145,8 @@ static void vm_rng_metrics(void *dev, struct metrics_out *o)
 int vm_add_entropy(struct vm *vm, struct fault *f)
 {
 	struct vm_device entry = {.kind = "entropy", .id = "entropy", .destroy = vm_rng_destroy,
-				  .metrics = vm_rng_metrics};
+				  .metrics = vm_rng_metrics, .save = vm_rng_save,
+				  .restore = vm_rng_restore};
 	struct virtio_rng *r;
 	int err;
 

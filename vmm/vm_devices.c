@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/virtio/mmio.h"
 #include "vmm/vm.h"
 
 int vm_virtio_slot(struct vm *vm, uint64_t *base, uint32_t *irq, struct fault *f)
@@ -61,4 +62,37 @@ int vm_add_virtio_devices(struct vm *vm, struct fault *f)
 	if (!err)
 		err = vm_add_vsock(vm, f);
 	return err;
+}
+
+int vm_virtio_save(struct virtio_mmio *t, void *buf, size_t cap, size_t *len)
+{
+	struct virtio_mmio_state st;
+
+	if (cap < sizeof(st))
+		return -ENOSPC;
+	virtio_mmio_save(t, &st);
+	memcpy(buf, &st, sizeof(st));
+	*len = sizeof(st);
+	return 0;
+}
+
+int vm_virtio_restore(struct virtio_mmio *t, const void *buf, size_t len, struct fault *f)
+{
+	struct virtio_mmio_state st;
+
+	if (len != sizeof(st)) {
+		fault_set(f, "%s: the saved state has %zu bytes, expected %zu", t->ops->name, len,
+			  sizeof(st));
+		return -EINVAL;
+	}
+	memcpy(&st, buf, sizeof(st));
+	if (virtio_mmio_restore(t, &st) != 0) {
+		fault_set(f, "%s: the saved virtio state is invalid for this guest", t->ops->name);
+		return -EINVAL;
+	}
+	/* Requests the driver queued before the snapshot and the device had
+	 * not taken yet: look at every queue once the loop runs. */
+	for (uint32_t q = 0; st.active && q < t->ops->num_queues; q++)
+		virtio_mmio_requeue(t, q);
+	return 0;
 }

@@ -6,12 +6,14 @@
 #ifndef FLINT_VMM_VM_DEVICES_H
 #define FLINT_VMM_VM_DEVICES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmm/config.h"
 #include "vmm/metrics.h"
 
 struct vm;
+struct virtio_mmio;
 
 struct vm_device {
 	const char *kind; /* "block", "net", "vsock", "entropy" */
@@ -23,6 +25,14 @@ struct vm_device {
 	void (*destroy)(void *dev);
 	/* Add the device's metric group(s) to a flush; may be NULL. */
 	void (*metrics)(void *dev, struct metrics_out *o);
+	/* Snapshots (VMM thread). save: vCPUs paused; write the device's state
+	 * (plain fixed-width data, at most cap bytes) to buf and its length to
+	 * *len. restore: on the freshly built device of a restore, before the
+	 * vCPUs run; the blob is untrusted and checked like guest input, and
+	 * a device that had work queued picks it up again. NULL: this device
+	 * kind cannot be snapshotted yet (a snapshot of the VM is refused). */
+	int (*save)(void *dev, void *buf, size_t cap, size_t *len);
+	int (*restore)(void *dev, const void *buf, size_t len, struct fault *f);
 };
 
 /* Reserve the next virtio-mmio slot and put it on the command line. */
@@ -35,6 +45,11 @@ int vm_add_virtio_devices(struct vm *vm, struct fault *f);
 /* Every device's metrics, in table order. */
 void vm_devices_metrics(struct vm *vm, struct metrics_out *o);
 void vm_destroy_devices(struct vm *vm);
+
+/* Snapshot hooks for a virtio-mmio device whose state is its transport's
+ * (struct virtio_mmio_state): block, entropy, and the base of the others. */
+int vm_virtio_save(struct virtio_mmio *t, void *buf, size_t cap, size_t *len);
+int vm_virtio_restore(struct virtio_mmio *t, const void *buf, size_t len, struct fault *f);
 
 /* Per-kind adders (one file each). */
 int vm_add_drives(struct vm *vm, struct fault *f);
