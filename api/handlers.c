@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/handle_snapshot.h"
 #include "api/http.h"
 
 typedef void (*api_handler_fn)(struct vmm *, const struct api_request *, struct api_response *);
@@ -29,6 +30,8 @@ static const api_handler_fn handlers[ROUTE_COUNT] = {
     [ROUTE_PUT_LOGGER] = api_put_logger,
     [ROUTE_PUT_METRICS] = api_put_metrics,
     [ROUTE_PUT_SERIAL] = api_put_serial,
+    [ROUTE_PUT_SNAPSHOT_CREATE] = api_put_snapshot_create,
+    [ROUTE_PUT_SNAPSHOT_LOAD] = api_put_snapshot_load,
 };
 
 /* Which of Firecracker's per-request counters a route adds to. */

@@ -16,6 +16,15 @@
 
 enum vmm_state { VMM_NOT_STARTED = 0, VMM_RUNNING, VMM_PAUSED };
 
+/* Snapshot bookkeeping (vmm/vmm_snapshot.c); all zero in a fresh VMM. */
+struct vmm_snap {
+	bool baseline;		  /* a snapshot was created or loaded: a Diff has a base */
+	bool mem_mapped;	  /* guest RAM is a private mapping of this file: */
+	uint64_t mem_dev, mem_ino; /* never overwrite it (clones share it) */
+	bool has_uffd;		  /* guest RAM is served by a page-fault handler */
+	int uffd;		  /* held open for the VM's life, as Firecracker does */
+};
+
 struct vmm {
 	struct logger *log;
 	struct vm_config cfg;
@@ -28,6 +37,7 @@ struct vmm {
 	uint64_t start_wall_us, start_cpu_us;
 	uint64_t startup_wall_us, startup_cpu_us; /* process start to API (or VM) ready */
 	struct metrics metrics;
+	struct vmm_snap snap;
 };
 
 /* Set up an idle VMM with the default configuration. 0 or -errno. */
