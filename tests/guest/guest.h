@@ -96,6 +96,7 @@ int test_rng(struct test_ctx *t);
 int test_net(struct test_ctx *t);
 int test_vsock(struct test_ctx *t);
 int test_hostile(struct test_ctx *t);
+int test_counter(struct test_ctx *t); /* counter.c: never returns */
 /* Called from entry.S on each started AP, on its own stack. */
 void smp_ap_main(uint32_t apic_id) __attribute__((noreturn));
 
