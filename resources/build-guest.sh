@@ -25,6 +25,7 @@ FRAGMENT=$HERE/guest-kernel.config
 PATCH=$HERE/skip-int3-selftest.patch
 JOBS=$(nproc)
 KSRC=
+WORK=
 
 check_inputs() {
 	local t
@@ -171,7 +172,7 @@ make_ext4() {
 	local root=$1 img=$2
 	step "rootfs: $img (ext4, 32 MiB)"
 	rm -f "$img"
-	mkfs.ext4 -q -F -L flint-root -E root_owner=0:0 -d "$root" "$img" 32M ||
+	mkfs.ext4 -q -F -L flint-root -E root_owner=0:0 -d "$root" "$img" 32M >/dev/null ||
 		die "mkfs.ext4 failed"
 }
 
@@ -208,20 +209,20 @@ publish() {
 }
 
 main() {
-	local kdir work f
+	local kdir f
 	check_inputs
 	mkdir -p "$OUTDIR" || die "cannot create $OUTDIR"
 	OUTDIR=$(cd "$OUTDIR" && pwd)
 	kdir=$(kernel_cached)
-	work=$(mktemp -d)
-	trap 'rm -rf "$work"' EXIT
-	build_user "$work"
-	stage_rootfs "$work/root" "$work"
-	make_ext4 "$work/root" "$work/rootfs.ext4"
-	make_initramfs "$work/root" "$work/initramfs.cpio.gz" "$kdir/gen_init_cpio"
+	WORK=$(mktemp -d)
+	trap 'rm -rf "$WORK"' EXIT
+	build_user "$WORK"
+	stage_rootfs "$WORK/root" "$WORK"
+	make_ext4 "$WORK/root" "$WORK/rootfs.ext4"
+	make_initramfs "$WORK/root" "$WORK/initramfs.cpio.gz" "$kdir/gen_init_cpio"
 	step "output: $OUTDIR"
 	publish "$kdir/vmlinux" "$kdir/bzImage" "$kdir/kernel.config"
-	cp -f "$work/rootfs.ext4" "$work/initramfs.cpio.gz" "$work/init" "$work/vsock-echo" "$OUTDIR/"
+	cp -f "$WORK/rootfs.ext4" "$WORK/initramfs.cpio.gz" "$WORK/init" "$WORK/vsock-echo" "$OUTDIR/"
 	for f in vmlinux bzImage kernel.config rootfs.ext4 initramfs.cpio.gz init vsock-echo; do
 		[ -s "$OUTDIR/$f" ] || die "missing output $OUTDIR/$f"
 	done
