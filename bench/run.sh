@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# make bench: build the probe, then run bench.py against BUILD_DIR.
+# make bench: build the probe, then run every benchmark against BUILD_DIR.
+# Each prints a Markdown table of flint beside QEMU microvm.
 set -eu
 build=$1
 shift || true
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$build/bench"
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -o "$build/bench/probe.so" "$here/probe.c" -ldl
-exec /usr/bin/python3 "$here/bench.py" "$build" "$@"
+echo "## Boot and VMM start-up (bench/bench.py)"
+/usr/bin/python3 "$here/bench.py" "$build" "$@"
+for b in api net vsock snapshot seccomp; do
+	script="$here/bench_$b.py"
+	[ -f "$script" ] || continue
+	echo
+	echo "## bench_$b.py"
+	/usr/bin/python3 "$script" "$build" || echo "bench_$b.py failed (status $?)"
+done

@@ -16,6 +16,7 @@
 #include "vmm/config.h"
 #include "vmm/event_loop.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
 
@@ -70,7 +71,8 @@ static void on_api_request(void *ctx, uint32_t events)
 
 static int start_api(struct vmm *v, struct api_server *srv, const struct flint_args *a)
 {
-	int err = api_server_start(srv, a->api_sock, (size_t)a->max_payload, &api_vmm_ops, v);
+	int err = api_server_start_filtered(srv, a->api_sock, (size_t)a->max_payload, &api_vmm_ops,
+					    v, v->opt.seccomp);
 
 	if (err) {
 		fprintf(stderr, "flint: cannot serve the API on %s: %s\n", a->api_sock,
@@ -149,6 +151,23 @@ static int run(const struct flint_args *a, struct logger *lg, const struct vm_op
 	return status;
 }
 
+/* Before any thread exists: every thread installs its filter from sp. */
+static int setup_seccomp(struct seccomp_policy *sp, const struct flint_args *a,
+			 struct logger *lg)
+{
+	struct fault f = {""};
+
+	if (seccomp_policy_init(sp, a->no_seccomp, a->seccomp_filter, lg, &f) != 0) {
+		fprintf(stderr, "flint: --seccomp-filter %s: %s\n", a->seccomp_filter, f.msg);
+		return -EINVAL;
+	}
+	if (seccomp_install_sigsys(lg) != 0) {
+		fprintf(stderr, "flint: cannot install the SIGSYS handler\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t start_wall = clock_mono_us(), start_cpu = clock_cpu_us();
@@ -168,15 +187,19 @@ int main(int argc, char **argv)
 	if (args.has_start_time)
 		start_wall = args.start_time_us, start_cpu = args.start_time_cpu_us;
 	log_init(&lg, args.id);
-	log_set_thread_name("fc_vmm");
 	if (log_apply(&lg, args.log_path, args.level, args.show_level, args.show_log_origin,
 			 args.module, &f) != 0) {
 		fprintf(stderr, "flint: %s\n", f.msg);
 		return FLINT_EXIT_ARG_PARSING;
 	}
-	if (args.describe_snapshot || args.seccomp_filter) {
-		fprintf(stderr, "flint: not yet supported: snapshots and user-supplied seccomp "
-				"filters arrive in a later flint\n");
+	if (args.describe_snapshot) {
+		fprintf(stderr, "flint: not yet supported: snapshots arrive in a later flint\n");
+		log_destroy(&lg);
+		return FLINT_EXIT_ARG_PARSING;
+	}
+	struct seccomp_policy sp;
+	if (setup_seccomp(&sp, &args, &lg) != 0) {
+		seccomp_policy_destroy(&sp);
 		log_destroy(&lg);
 		return FLINT_EXIT_ARG_PARSING;
 	}
@@ -192,8 +215,10 @@ int main(int argc, char **argv)
 		.start_cpu_us = start_cpu,
 		.prefer_pvh = strcmp(args.boot_protocol, "pvh") == 0,
 		.boot_timer = args.boot_timer,
+		.seccomp = &sp,
 	};
 	status = run(&args, &lg, &opt);
+	seccomp_policy_destroy(&sp);
 	log_destroy(&lg);
 	return status;
 }
