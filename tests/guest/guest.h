@@ -97,6 +97,7 @@ int test_net(struct test_ctx *t);
 int test_vsock(struct test_ctx *t);
 int test_hostile(struct test_ctx *t);
 int test_counter(struct test_ctx *t); /* counter.c: never returns */
+int test_kbd(struct test_ctx *t);     /* kbd.c: waits for Ctrl-Alt-Del */
 /* Called from entry.S on each started AP, on its own stack. */
 void smp_ap_main(uint32_t apic_id) __attribute__((noreturn));
 

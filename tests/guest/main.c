@@ -20,7 +20,7 @@ static const struct test_entry test_table[] = {
     {"timer", test_timer},     {"mem", test_mem},	  {"smp", test_smp},
     {"blk", test_blk},	       {"rng", test_rng},	  {"net", test_net},
     {"vsock", test_vsock},     {"hostile", test_hostile}, {"fault", test_fault},
-    {"counter", test_counter},
+    {"counter", test_counter}, {"kbd", test_kbd},
 };
 
 /* The state lives in .bss rather than on the 16 KiB boot stack. */
