@@ -329,6 +329,9 @@ def test_linux_configures_eth0_and_answers_arp_and_ping(tmp_path, netns):
         assert m, text[-3000:]
         assert f"hwaddr={GUEST_MAC}" in text and "ipaddr=192.168.249.2" in text, text[-2000:]
         assert "device=eth0" in text
+        # the kernel's probe of the command-line device, then the driver bound to it
+        assert re.search(r"virtio-mmio: Registering device virtio-mmio\.0 at 0x[0-9a-f]+-", text), \
+            text[-3000:]
         replies = [ping_once(netns, "192.168.249.2", 3.0) for _ in range(3)]
         assert sum(replies) >= 2, (replies, text[-2000:])
         neigh = netns.run("ip", "neigh", "show", "192.168.249.2", "dev", TAP).stdout
