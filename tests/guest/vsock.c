@@ -30,7 +30,7 @@
 #define VS_RX_BUFS     20
 #define VS_RX_DATA     16384
 #define VS_BUF_ALLOC   65536
-#define VS_MAX_CONNS   4
+#define VS_MAX_CONNS   8
 #define VS_HOST_CID    2
 #define VS_LOCAL_PORT  1025
 #define VS_PAT	       65536
