@@ -93,22 +93,24 @@ static int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *supported, in
 
 static int vcpu_set_msrs(struct vcpu *v, struct fault *f)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[VCPU_MAX_MSRS];
-	} m;
-	int n;
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + VCPU_MAX_MSRS * sizeof(m->entries[0]));
+	int n, err = 0;
 
-	memset(&m, 0, sizeof(m));
-	n = regs_boot_msrs(m.e, VCPU_MAX_MSRS);
-	if (n < 0)
-		return n;
-	m.hdr.nmsrs = (uint32_t)n;
-	if (ioctl(v->fd, KVM_SET_MSRS, &m) != n) {
-		fault_set(f, "KVM_SET_MSRS on vCPU %d did not set all %d boot MSRs", v->index, n);
-		return -EIO;
+	if (!m)
+		return -ENOMEM;
+	n = regs_boot_msrs(m->entries, VCPU_MAX_MSRS);
+	if (n < 0) {
+		err = n;
+	} else {
+		m->nmsrs = (uint32_t)n;
+		if (ioctl(v->fd, KVM_SET_MSRS, m) != n) {
+			fault_set(f, "KVM_SET_MSRS on vCPU %d did not set all %d boot MSRs",
+				  v->index, n);
+			err = -EIO;
+		}
 	}
-	return 0;
+	free(m);
+	return err;
 }
 
 static void lapic_set_lvt(struct kvm_lapic_state *l, int offset, uint32_t mode)
