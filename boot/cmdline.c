@@ -25,21 +25,51 @@ static bool cmdline_printable(const char *s)
 	return true;
 }
 
+/* Where init's arguments start: the offset of a " -- " separator (or of a
+ * leading "-- "), or len if there is none. The kernel hands everything after
+ * it to init, so what flint adds must go before it. */
+static size_t cmdline_init_args_at(const struct cmdline *c)
+{
+	const char *sep;
+
+	if (strncmp(c->buf, "-- ", 3) == 0 || strcmp(c->buf, "--") == 0)
+		return 0;
+	sep = strstr(c->buf, " -- ");
+	if (!sep && c->len >= 3 && strcmp(c->buf + c->len - 3, " --") == 0)
+		return c->len - 3;
+	return sep ? (size_t)(sep - c->buf) : c->len;
+}
+
 int cmdline_append(struct cmdline *c, const char *s)
 {
-	size_t n = strlen(s), sep = c->len ? 1 : 0;
+	size_t n = strlen(s), at, tail;
 
 	if (n == 0)
 		return 0;
 	if (!cmdline_printable(s))
 		return -EINVAL;
-	/* len + sep + n + NUL must fit in limit. */
-	if (n >= c->limit || c->len + sep + n + 1 > c->limit)
+	/* len + one space + n + NUL must fit in limit. */
+	if (n >= c->limit || c->len + (c->len ? 1 : 0) + n + 1 > c->limit)
 		return -E2BIG;
-	if (sep)
-		c->buf[c->len++] = ' ';
-	memcpy(c->buf + c->len, s, n + 1);
-	c->len += n;
+	at = cmdline_init_args_at(c);
+	tail = c->len - at;
+	if (at == c->len) { /* no init arguments: plain append */
+		if (c->len)
+			c->buf[c->len++] = ' ';
+		memcpy(c->buf + c->len, s, n + 1);
+		c->len += n;
+		return 0;
+	}
+	/* "<head><tail>" becomes "<head> s<tail>", or "s <tail>" at offset 0. */
+	memmove(c->buf + at + n + 1, c->buf + at, tail + 1);
+	if (at == 0) {
+		memcpy(c->buf, s, n);
+		c->buf[n] = ' ';
+	} else {
+		c->buf[at] = ' ';
+		memcpy(c->buf + at + 1, s, n);
+	}
+	c->len += n + 1;
 	return 0;
 }
 

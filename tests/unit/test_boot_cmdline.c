@@ -32,6 +32,39 @@ static void test_cmdline_append(void **state)
 	assert_string_equal(c.buf, "console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda");
 }
 
+/* What flint adds goes before init's arguments, which stay intact. */
+static void test_cmdline_keeps_init_args_last(void **state)
+{
+	struct cmdline c;
+
+	(void)state;
+	cmdline_init(&c, LAYOUT_CMDLINE_MAX);
+	assert_int_equal(cmdline_append(&c, "console=ttyS0 -- echo hi; cat x"), 0);
+	assert_int_equal(cmdline_add_virtio_mmio(&c, 0x1000, 0xc0001000, 5), 0);
+	assert_int_equal(cmdline_append(&c, "root=/dev/vda"), 0);
+	assert_string_equal(c.buf, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5 "
+				   "root=/dev/vda -- echo hi; cat x");
+	assert_int_equal(c.len, strlen(c.buf));
+
+	cmdline_init(&c, LAYOUT_CMDLINE_MAX);
+	assert_int_equal(cmdline_append(&c, "-- uname -a"), 0);
+	assert_int_equal(cmdline_append(&c, "ro"), 0);
+	assert_string_equal(c.buf, "ro -- uname -a");
+
+	cmdline_init(&c, LAYOUT_CMDLINE_MAX);
+	assert_int_equal(cmdline_append(&c, "quiet --"), 0);
+	assert_int_equal(cmdline_append(&c, "rw"), 0);
+	assert_string_equal(c.buf, "quiet rw --");
+
+	/* The limit still holds when inserting. */
+	cmdline_init(&c, 20);
+	assert_int_equal(cmdline_append(&c, "a -- b"), 0);
+	assert_int_equal(cmdline_append(&c, "0123456789012"), -E2BIG);
+	assert_string_equal(c.buf, "a -- b");
+	assert_int_equal(cmdline_append(&c, "012345678901"), 0);
+	assert_string_equal(c.buf, "a 012345678901 -- b");
+}
+
 static void test_cmdline_limit(void **state)
 {
 	struct cmdline c;
@@ -207,10 +240,15 @@ static void test_initrd_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cmdline_append),	 cmocka_unit_test(test_cmdline_limit),
-	    cmocka_unit_test(test_cmdline_virtio_mmio),	 cmocka_unit_test(test_cmdline_has),
-	    cmocka_unit_test(test_cmdline_write),	 cmocka_unit_test(test_initrd_fits),
-	    cmocka_unit_test(test_initrd_beside_kernel), cmocka_unit_test(test_initrd_refused),
+	    cmocka_unit_test(test_cmdline_append),
+	    cmocka_unit_test(test_cmdline_keeps_init_args_last),
+	    cmocka_unit_test(test_cmdline_limit),
+	    cmocka_unit_test(test_cmdline_virtio_mmio),
+	    cmocka_unit_test(test_cmdline_has),
+	    cmocka_unit_test(test_cmdline_write),
+	    cmocka_unit_test(test_initrd_fits),
+	    cmocka_unit_test(test_initrd_beside_kernel),
+	    cmocka_unit_test(test_initrd_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
