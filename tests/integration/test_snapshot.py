@@ -1,0 +1,549 @@
+"""Snapshot and restore through the API, with the test guest's counter test
+(tests/guest/counter.c): a guest is paused, snapshotted, killed and restored
+in a new flint process, and must go on where it stopped."""
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import time
+
+import pytest
+
+from apiclient import FLINT, Flint, POST_BOOT_MSG, TEST_GUEST
+
+COUNTER_RE = re.compile(r"counter: n=(\d+) tsc=(\d+)"
+                        r"(?: prev=([0-9a-f]+) sum=([0-9a-f]+) sector=(\d+))?")
+SECTOR = 512
+
+
+class Tick:
+    def __init__(self, m):
+        self.n = int(m.group(1))
+        self.tsc = int(m.group(2))
+        self.prev = m.group(3)
+        self.sum = m.group(4)
+        self.sector = int(m.group(5)) if m.group(5) else None
+
+    def key(self):
+        return (self.n, self.prev, self.sum, self.sector)
+
+
+def ticks(vm):
+    out = []
+    for line in vm.serial():
+        m = COUNTER_RE.search(line)
+        if m:
+            out.append(Tick(m))
+    return out
+
+
+def wait_ticks(vm, count, timeout=30):
+    """Wait until vm printed at least count counter lines; returns them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = ticks(vm)
+        if len(t) >= count:
+            return t
+        assert vm.alive(), vm.stderr()[-2000:]
+        time.sleep(0.02)
+    raise AssertionError(f"only {len(ticks(vm))} counter lines: {vm.serial()[-10:]} "
+                         f"stderr={vm.stderr()[-2000:]}")
+
+
+def host_sector(n):
+    """The disk pattern (tests/guest/README.md): n as u64, then (n + i) & 0xff."""
+    return struct.pack("<Q", n) + bytes((n + i) & 0xff for i in range(8, SECTOR))
+
+
+def fnv(data):
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xffffffff
+    return "%x" % h
+
+
+def make_disk(path, sectors=128):
+    with open(path, "wb") as f:
+        for n in range(sectors):
+            f.write(host_sector(n))
+    return path
+
+
+def sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def boot_counter(vm, tmp_path, disk=True, track=False, mem_mib=128, extra_args="",
+                 entropy=True):
+    a = vm.api
+    args = "tests=counter counter_ms=20" + (" counter_blk=1" if disk else "") + extra_args
+    r = a.put("/boot-source", {"kernel_image_path": TEST_GUEST, "boot_args": args})
+    assert r.status == 204, r
+    r = a.put("/machine-config", {"vcpu_count": 1, "mem_size_mib": mem_mib,
+                                  "track_dirty_pages": track})
+    assert r.status == 204, r
+    if disk:
+        img = make_disk(os.path.join(str(tmp_path), "disk.img"))
+        r = a.put("/drives/scratch", {"drive_id": "scratch", "path_on_host": img,
+                                      "is_root_device": False, "is_read_only": False})
+        assert r.status == 204, r
+    if entropy:
+        assert a.put("/entropy", {}).status == 204
+    r = a.put("/actions", {"action_type": "InstanceStart"})
+    assert r.status == 204, r
+
+
+def pause(vm):
+    r = vm.api.patch("/vm", {"state": "Paused"})
+    assert r.status == 204, r
+    # what the guest wrote before it stopped is in the pipe: let the
+    # serial reader thread take it
+    time.sleep(0.2)
+
+
+def create(vm, state, mem, kind="Full"):
+    r = vm.api.put("/snapshot/create", {"snapshot_type": kind, "snapshot_path": str(state),
+                                        "mem_file_path": str(mem)})
+    assert r.status == 204, r
+    return r
+
+
+def load(vm, state, mem, resume=True, backend="File", **extra):
+    body = {"snapshot_path": str(state),
+            "mem_backend": {"backend_type": backend, "backend_path": str(mem)},
+            "resume_vm": resume}
+    body.update(extra)
+    return vm.api.put("/snapshot/load", body)
+
+
+def workdir(tmp_path, name):
+    d = tmp_path / name
+    d.mkdir()
+    return d
+
+
+def snapshot_of_counter(tmp_path, disk=False, track=False, min_ticks=5):
+    """Boot a counter guest, pause it, take a Full snapshot, kill it.
+    Returns (state, mem, the ticks printed before the pause)."""
+    vm = Flint(workdir(tmp_path, "origin"))
+    try:
+        boot_counter(vm, tmp_path, disk=disk, track=track)
+        wait_ticks(vm, min_ticks)
+        pause(vm)
+        before = ticks(vm)
+        state, mem = tmp_path / "snap.state", tmp_path / "snap.mem"
+        create(vm, state, mem)
+    finally:
+        vm.kill()
+    return state, mem, before
+
+
+def assert_continues(before, after, disk):
+    """after (a restored guest's ticks) goes on from before's last tick."""
+    last, first = before[-1], after[0]
+    assert first.n == last.n + 1, (last.n, first.n)
+    assert first.tsc > last.tsc, "the guest's clock went backwards"
+    for a, b in zip(after, after[1:]):
+        assert b.n == a.n + 1 and b.tsc > a.tsc
+    if disk:
+        # The buffer the device filled before the snapshot came back, and
+        # the disk still reads right.
+        assert first.prev == last.sum
+        for t in after:
+            assert t.sum == fnv(host_sector(t.sector)), t.key()
+
+
+def test_restored_guest_continues_in_a_new_process(tmp_path):
+    vm = Flint(workdir(tmp_path, "a"))
+    try:
+        boot_counter(vm, tmp_path, disk=True)
+        wait_ticks(vm, 10)
+        pause(vm)
+        before = ticks(vm)
+        time.sleep(0.2)
+        assert ticks(vm)[-1].n == before[-1].n, "the guest ran while paused"
+        state, mem = tmp_path / "a.state", tmp_path / "a.mem"
+        create(vm, state, mem)
+    finally:
+        vm.kill()
+    assert os.path.getsize(mem) == 128 << 20
+
+    vm2 = Flint(workdir(tmp_path, "b"))
+    try:
+        r = load(vm2, state, mem)
+        assert r.status == 204, r
+        after = wait_ticks(vm2, 10)
+        assert_continues(before, after, disk=True)
+        assert not any("blk read failed" in l for l in vm2.serial())
+        info = vm2.api.get("/").json
+        assert info["state"] == "Running"
+    finally:
+        vm2.kill()
+
+
+def test_load_paused_then_resume(tmp_path):
+    state, mem, before = snapshot_of_counter(tmp_path)
+    vm = Flint(workdir(tmp_path, "b"))
+    try:
+        r = load(vm, state, mem, resume=False)
+        assert r.status == 204, r
+        assert vm.api.get("/").json["state"] == "Paused"
+        time.sleep(0.3)
+        assert ticks(vm) == []
+        assert vm.api.patch("/vm", {"state": "Resumed"}).status == 204
+        assert_continues(before, wait_ticks(vm, 3), disk=False)
+    finally:
+        vm.kill()
+
+
+def test_describe_snapshot(tmp_path):
+    state, _, _ = snapshot_of_counter(tmp_path)
+    p = subprocess.run([FLINT, "--describe-snapshot", str(state)], capture_output=True,
+                       text=True, timeout=10)
+    if "not yet supported" in p.stderr:
+        pytest.skip("--describe-snapshot is not wired into vmm/main.c in this build")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "v1.0.0"
+    p = subprocess.run([FLINT, "--describe-snapshot", str(tmp_path / "missing")],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode != 0 and "cannot open" in p.stderr
+
+
+def data_extents(path):
+    """(offset, length) of every data extent of a sparse file."""
+    out = []
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        off = 0
+        while off < size:
+            try:
+                start = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            out.append((start, end - start))
+            off = end
+    return out
+
+
+def apply_diff(base, diff, out):
+    """Firecracker's way to use a diff: its data extents over a copy of the base."""
+    shutil.copyfile(base, out)
+    with open(diff, "rb") as d, open(out, "r+b") as o:
+        for off, length in data_extents(diff):
+            d.seek(off)
+            o.seek(off)
+            o.write(d.read(length))
+
+
+def test_diff_snapshot_on_a_full_one_runs_identically(tmp_path):
+    vm = Flint(workdir(tmp_path, "a"))
+    try:
+        boot_counter(vm, tmp_path, disk=True, track=True)
+        wait_ticks(vm, 5)
+        pause(vm)
+        create(vm, tmp_path / "base.state", tmp_path / "base.mem")
+        base_n = ticks(vm)[-1].n
+        assert vm.api.patch("/vm", {"state": "Resumed"}).status == 204
+        # Both the vCPU (counter, stack) and the device (each tick's disk
+        # read lands in a page only the device writes) change memory.
+        wait_ticks(vm, base_n + 1 + 20)
+        pause(vm)
+        before = ticks(vm)
+        create(vm, tmp_path / "diff.state", tmp_path / "diff.mem", kind="Diff")
+        create(vm, tmp_path / "full.state", tmp_path / "full.mem")
+    finally:
+        vm.kill()
+    size = os.path.getsize(tmp_path / "full.mem")
+    assert os.path.getsize(tmp_path / "diff.mem") == size
+    written = sum(length for _, length in data_extents(tmp_path / "diff.mem"))
+    assert 0 < written < size // 8, f"diff holds {written} of {size} bytes"
+    merged = tmp_path / "merged.mem"
+    apply_diff(tmp_path / "base.mem", tmp_path / "diff.mem", merged)
+    # Every page written since the base, by the vCPU or a device, is in the diff.
+    assert sha(merged) == sha(tmp_path / "full.mem")
+
+    runs = []
+    for name, state, mem in (("from-diff", "diff.state", merged),
+                             ("from-full", "full.state", tmp_path / "full.mem")):
+        r_vm = Flint(workdir(tmp_path, name))
+        try:
+            r = load(r_vm, tmp_path / state, mem)
+            assert r.status == 204, r
+            after = wait_ticks(r_vm, 8)
+            assert_continues(before, after, disk=True)
+            runs.append([t.key() for t in after[:8]])
+        finally:
+            r_vm.kill()
+    assert runs[0] == runs[1]
+
+
+def test_diff_needs_tracking_and_a_base(tmp_path):
+    vm = Flint(workdir(tmp_path, "a"))
+    try:
+        boot_counter(vm, tmp_path, disk=False, track=False)
+        wait_ticks(vm, 2)
+        r = vm.api.put("/snapshot/create", {"snapshot_path": str(tmp_path / "s"),
+                                            "mem_file_path": str(tmp_path / "m")})
+        assert r.status == 400 and "not paused" in r.fault, r
+        pause(vm)
+        r = vm.api.put("/snapshot/create", {"snapshot_type": "Diff",
+                                            "snapshot_path": str(tmp_path / "s"),
+                                            "mem_file_path": str(tmp_path / "m")})
+        assert r.status == 400 and "track_dirty_pages" in r.fault, r
+    finally:
+        vm.kill()
+    vm = Flint(workdir(tmp_path, "b"))
+    try:
+        boot_counter(vm, tmp_path, disk=False, track=True)
+        wait_ticks(vm, 2)
+        pause(vm)
+        r = vm.api.put("/snapshot/create", {"snapshot_type": "Diff",
+                                            "snapshot_path": str(tmp_path / "s"),
+                                            "mem_file_path": str(tmp_path / "m")})
+        assert r.status == 400 and "needs a base" in r.fault, r
+    finally:
+        vm.kill()
+
+
+def test_ten_clones_diverge_and_never_write_the_shared_file(tmp_path):
+    state, mem, before = snapshot_of_counter(tmp_path)
+    digest, mtime = sha(mem), os.stat(mem).st_mtime_ns
+    clones = []
+    try:
+        for i in range(10):
+            c = Flint(workdir(tmp_path, f"clone{i}"))
+            clones.append(c)
+            r = load(c, state, mem)
+            assert r.status == 204, r
+        for c in clones:  # all ten run at once
+            assert_continues(before, wait_ticks(c, 3), disk=False)
+        # Each clone goes its own way: stop them at different times and
+        # snapshot each into its own file.
+        outs = []
+        for i, c in enumerate(clones):
+            wait_ticks(c, 3 + 2 * i)
+            pause(c)
+            outs.append(tmp_path / f"clone{i}.mem")
+            create(c, tmp_path / f"clone{i}.state", outs[-1])
+        lasts = [ticks(c)[-1].n for c in clones]
+        assert len(set(lasts)) > 1, lasts
+        assert len({sha(o) for o in outs}) == 10, "clone memories did not diverge"
+        # a clone may not overwrite the file it was loaded from
+        r = clones[0].api.put("/snapshot/create", {"snapshot_path": str(tmp_path / "x"),
+                                                   "mem_file_path": str(mem)})
+        assert r.status == 400 and "never written" in r.fault, r
+    finally:
+        for c in clones:
+            c.kill()
+    assert sha(mem) == digest and os.stat(mem).st_mtime_ns == mtime
+
+
+# CRC-64/XZ, to forge files whose only fault is the one a test wants.
+def _crc64_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xC96C5795D7870F42 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+CRC_TABLE = _crc64_table()
+
+
+def crc64(data):
+    c = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFFFFFFFFFF
+
+
+def with_crc(body):
+    return body + struct.pack("<Q", crc64(body))
+
+
+def test_bad_state_and_memory_files_are_refused(tmp_path):
+    state, mem, before = snapshot_of_counter(tmp_path)
+    good = state.read_bytes()
+    body = good[:-8]
+    bad = {
+        "corrupt": (good[:len(good) // 2] + bytes([good[len(good) // 2] ^ 0x40]) +
+                    good[len(good) // 2 + 1:], "CRC64"),
+        "truncated": (good[:len(good) // 2], "CRC64"),
+        "wrong-crc": (good[:-1] + bytes([good[-1] ^ 1]), "CRC64"),
+        "wrong-version": (with_crc(body[:8] + struct.pack("<H", 2) + body[10:]),
+                          "unsupported snapshot format version v2.0.0"),
+        "newer-minor": (with_crc(body[:10] + struct.pack("<H", 7) + body[12:]),
+                        "unsupported snapshot format version v1.7.0"),
+        "wrong-magic": (b"NOTFLINT" + good[8:], "wrong magic"),
+        "empty": (b"", "truncated"),
+        "short-section": (with_crc(body[:-8]), "truncated"),
+        "oversized": (good + bytes(17 << 20), "larger than"),
+    }
+    short_mem = tmp_path / "short.mem"
+    with open(mem, "rb") as src, open(short_mem, "wb") as dst:
+        dst.write(src.read(os.path.getsize(mem) - 4096))
+    vm = Flint(workdir(tmp_path, "b"))
+    try:
+        for name, (data, msg) in bad.items():
+            p = tmp_path / f"{name}.state"
+            p.write_bytes(data)
+            r = load(vm, p, mem)
+            assert r.status == 400 and msg in r.fault, (name, r)
+            assert vm.alive()
+            assert vm.api.get("/").json["state"] == "Not started", name
+        r = load(vm, state, short_mem)
+        assert r.status == 400 and "bytes, the snapshot's guest has" in r.fault, r
+        r = load(vm, state, tmp_path / "missing.mem")
+        assert r.status == 400 and "cannot open the memory file" in r.fault, r
+        # Nothing was touched: the same process still loads the good one.
+        r = load(vm, state, mem)
+        assert r.status == 204, r
+        assert_continues(before, wait_ticks(vm, 3), disk=False)
+        # ... and only once.
+        r = load(vm, state, mem)
+        assert r.status == 400 and r.fault == POST_BOOT_MSG, r
+    finally:
+        vm.kill()
+
+
+def test_load_only_in_a_fresh_process(tmp_path):
+    state, mem, _ = snapshot_of_counter(tmp_path)
+    vm = Flint(workdir(tmp_path, "b"))
+    try:
+        r = vm.api.put("/boot-source", {"kernel_image_path": TEST_GUEST})
+        assert r.status == 204
+        r = load(vm, state, mem)
+        assert r.status == 400 and "fresh" in r.fault, r
+    finally:
+        vm.kill()
+
+
+def build_uffd_handler(tmp_path):
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    out = tmp_path / "handler-build"
+    subprocess.run(["make", "-s", "-C", os.path.join(root, "resources", "uffd-handler"),
+                    f"BUILD={out}"], check=True, capture_output=True)
+    return str(out / "uffd-handler")
+
+
+def test_uffd_restore_with_the_example_handler(tmp_path):
+    handler = build_uffd_handler(tmp_path)
+    state, mem, before = snapshot_of_counter(tmp_path, disk=True)
+    sock = tmp_path / "uffd.sock"
+    herr = open(tmp_path / "handler.err", "w+")
+    h = subprocess.Popen([handler, str(sock), str(mem)], stderr=herr)
+    try:
+        deadline = time.monotonic() + 5
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        vm = Flint(workdir(tmp_path, "b"))
+        try:
+            r = load(vm, state, sock, backend="Uffd")
+            assert r.status == 204, r
+            assert_continues(before, wait_ticks(vm, 5), disk=True)
+        finally:
+            vm.kill()
+        assert h.wait(timeout=10) == 0
+    finally:
+        if h.poll() is None:
+            h.kill()
+            h.wait()
+    herr.seek(0)
+    log = herr.read()
+    served = int(re.search(r"served (\d+) pages", log).group(1))
+    assert 0 < served < (128 << 20) // 4096, log
+
+
+def test_uffd_without_a_handler_is_refused(tmp_path):
+    state, _, _ = snapshot_of_counter(tmp_path)
+    vm = Flint(workdir(tmp_path, "b"))
+    try:
+        r = load(vm, state, tmp_path / "nobody.sock", backend="Uffd")
+        assert r.status == 400 and "page-fault handler" in r.fault, r
+        assert vm.api.get("/").json["state"] == "Not started"
+    finally:
+        vm.kill()
+
+
+def tap_add(name):
+    subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap"], check=True,
+                   capture_output=True)
+    # up, so that one no process holds shows NO-CARRIER
+    subprocess.run(["ip", "link", "set", name, "up"], check=True, capture_output=True)
+
+
+def tap_del(name):
+    subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def tap_attached(name):
+    out = subprocess.run(["ip", "link", "show", name], capture_output=True, text=True).stdout
+    return "NO-CARRIER" not in out
+
+
+def can_make_taps():
+    name = "flsnprobe%d" % os.getpid()
+    try:
+        tap_add(name)
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return False
+    tap_del(name)
+    return True
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="taps need root")
+def test_network_and_vsock_devices_restore_with_overrides(tmp_path):
+    if not can_make_taps():
+        pytest.skip("cannot create tap devices here")
+    tag = "%x" % (os.getpid() & 0xffff)
+    tap_a, tap_b = "flsna" + tag, "flsnb" + tag
+    tap_add(tap_a)
+    tap_add(tap_b)
+    try:
+        vm = Flint(workdir(tmp_path, "a"))
+        try:
+            a = vm.api
+            assert a.put("/network-interfaces/eth0", {"iface_id": "eth0",
+                                                      "host_dev_name": tap_a}).status == 204
+            assert a.put("/vsock", {"guest_cid": 3,
+                                    "uds_path": str(tmp_path / "v.sock")}).status == 204
+            boot_counter(vm, tmp_path, disk=True)
+            wait_ticks(vm, 5)
+            pause(vm)
+            before = ticks(vm)
+            create(vm, tmp_path / "n.state", tmp_path / "n.mem")
+        finally:
+            vm.kill()
+        vm = Flint(workdir(tmp_path, "bad"))
+        try:
+            r = load(vm, tmp_path / "n.state", tmp_path / "n.mem",
+                     network_overrides=[{"iface_id": "eth9", "host_dev_name": tap_b}])
+            assert r.status == 400 and "eth9" in r.fault, r
+        finally:
+            vm.kill()
+        vm = Flint(workdir(tmp_path, "b"))
+        try:
+            r = load(vm, tmp_path / "n.state", tmp_path / "n.mem",
+                     network_overrides=[{"iface_id": "eth0", "host_dev_name": tap_b}],
+                     vsock_override={"uds_path": str(tmp_path / "v2.sock")})
+            assert r.status == 204, r
+            assert_continues(before, wait_ticks(vm, 5), disk=True)
+            assert tap_attached(tap_b) and not tap_attached(tap_a)
+            assert os.path.exists(tmp_path / "v2.sock")
+            cfg = vm.api.get("/vm/config").json
+            assert cfg["network-interfaces"][0]["host_dev_name"] == tap_b
+        finally:
+            vm.kill()
+    finally:
+        tap_del(tap_a)
+        tap_del(tap_b)
