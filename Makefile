@@ -19,14 +19,17 @@ SAN_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefine
 LDLIBS  := -lpthread
 JAIL_LDLIBS := -lbpf
 
+# The seccomp allowlists, compiled to BPF by tools/seccomp_gen.c (libseccomp)
+# at build time; flint links the generated programs, not libseccomp.
+SECCOMP_GEN := $(BUILD)/gen/seccomp_filters.c
 FLINT_SRCS := $(sort $(wildcard vmm/*.c devices/*.c devices/virtio/*.c boot/*.c api/*.c snapshot/*.c))
-LIB_SRCS   := $(filter-out vmm/main.c,$(FLINT_SRCS))
+LIB_SRCS   := $(filter-out vmm/main.c,$(FLINT_SRCS)) $(SECCOMP_GEN)
 JAIL_SRCS  := $(sort $(wildcard jailer/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-REL_OBJS   := $(FLINT_SRCS:%.c=$(BUILD)/rel/%.o)
-SAN_OBJS   := $(FLINT_SRCS:%.c=$(BUILD)/san/%.o)
+REL_OBJS   := $(FLINT_SRCS:%.c=$(BUILD)/rel/%.o) $(SECCOMP_GEN:%.c=$(BUILD)/rel/%.o)
+SAN_OBJS   := $(FLINT_SRCS:%.c=$(BUILD)/san/%.o) $(SECCOMP_GEN:%.c=$(BUILD)/san/%.o)
 SAN_LIB    := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/tests/%)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -47,6 +50,16 @@ $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC san  $<")
 	$(Q)$(CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(BUILD)/seccomp_gen: tools/seccomp_gen.c vmm/seccomp.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(BASE)) -O1 -o $@ $< -lseccomp
+
+$(SECCOMP_GEN): $(BUILD)/seccomp_gen
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/flint: $(REL_OBJS)
 	@$(if $(Q),echo "  LD      $@")

@@ -11,6 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vmm/log.h"
+#include "vmm/seccomp.h"
+
 /* epoll tags besides connection indexes. */
 #define API_TAG_LISTEN UINT64_MAX
 #define API_TAG_STOP   (UINT64_MAX - 1)
@@ -440,6 +443,9 @@ static void *api_thread(void *arg)
 	struct api_server *s = arg;
 	struct epoll_event evs[32];
 
+	/* Named here too, so the first log line (or SIGSYS report) has it. */
+	log_set_thread_name("fc_api");
+	seccomp_install_or_exit(s->seccomp, SECCOMP_THREAD_API);
 	for (;;) {
 		int i, n = epoll_wait(s->epfd, evs, 32, -1);
 
@@ -544,9 +550,17 @@ static int api_server_setup(struct api_server *s, const char *sock_path)
 int api_server_start(struct api_server *s, const char *sock_path, size_t max_payload,
 		     const struct api_ops *ops, void *ops_ctx)
 {
+	return api_server_start_filtered(s, sock_path, max_payload, ops, ops_ctx, NULL);
+}
+
+int api_server_start_filtered(struct api_server *s, const char *sock_path, size_t max_payload,
+			      const struct api_ops *ops, void *ops_ctx,
+			      const struct seccomp_policy *sp)
+{
 	int ret;
 
 	memset(s, 0, sizeof(*s));
+	s->seccomp = sp;
 	s->listen_fd = s->epfd = s->stop_efd = -1;
 	s->ch.req_efd = s->ch.done_efd = -1;
 	if (!ops || !sock_path || max_payload > HTTP_MAX_PAYLOAD_LIMIT)

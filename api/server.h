@@ -91,6 +91,7 @@ struct api_server {
 	void *ops_ctx;
 	struct api_channel ch;
 	struct api_conn *conns; /* API_MAX_CONNS slots, API thread only */
+	const struct seccomp_policy *seccomp; /* the API thread's filter; NULL: none */
 	uint64_t next_gen;
 	/* Counters, written by the API thread; read them after api_server_stop(). */
 	uint64_t n_requests;
@@ -103,6 +104,12 @@ struct api_server {
  * max_payload: 0 means HTTP_MAX_PAYLOAD_DEFAULT. 0 or -errno. */
 int api_server_start(struct api_server *s, const char *sock_path, size_t max_payload,
 		     const struct api_ops *ops, void *ops_ctx);
+/* The same, and the API thread installs sp's API filter before it accepts
+ * anything (sp outlives the server). */
+struct seccomp_policy;
+int api_server_start_filtered(struct api_server *s, const char *sock_path, size_t max_payload,
+			      const struct api_ops *ops, void *ops_ctx,
+			      const struct seccomp_policy *sp);
 /* Stop and join the API thread, close every connection, unlink the socket,
  * free queued requests. Safe on a server that failed to start. */
 void api_server_stop(struct api_server *s);

@@ -13,6 +13,7 @@
 #include "boot/cpuid.h"
 #include "boot/regs.h"
 #include "devices/boot_timer.h"
+#include "vmm/seccomp.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
 #define VCPU_MAX_MSRS    32
@@ -307,6 +308,7 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "fc_vcpu %d", v->index);
 	log_set_thread_name(name);
+	seccomp_install_or_exit(v->env->seccomp, SECCOMP_THREAD_VCPU);
 	if (vcpu_wait_runnable(v) != VCPU_RUNNING)
 		goto out;
 	/* Benchmarks compare this with the time they spawned flint. */

@@ -28,6 +28,8 @@ enum flint_exit {
 	FLINT_EXIT_ARG_PARSING = 153,
 };
 
+struct seccomp_policy;
+
 /* What every vCPU shares: set up before the threads start, read-only after. */
 struct vcpu_env {
 	const struct bus *pio;
@@ -36,6 +38,7 @@ struct vcpu_env {
 	/* Ask the VMM to end the VM with this status (first caller wins). */
 	void (*end_vm)(void *ctx, int status, const char *why);
 	void *ctx;
+	const struct seccomp_policy *seccomp; /* installed before the first KVM_RUN */
 };
 
 struct vcpu_counters {

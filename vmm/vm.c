@@ -191,7 +191,8 @@ static int vm_create_vcpus(struct vm *vm, struct fault *f)
 	const struct cfg_machine *m = &vm->cfg->machine;
 
 	vm->vcpu_env = (struct vcpu_env){.pio = &vm->pio, .mmio = &vm->mmio, .log = vm->log,
-					 .end_vm = vm_end_from_vcpu, .ctx = vm};
+					 .end_vm = vm_end_from_vcpu, .ctx = vm,
+					 .seccomp = vm->opt.seccomp};
 	if ((int)m->vcpu_count > vm->kvm.max_vcpus) {
 		fault_set(f, "vcpu_count %u exceeds this host's KVM limit of %d", m->vcpu_count,
 			  vm->kvm.max_vcpus);

@@ -33,6 +33,7 @@ struct vm_options {
 	bool boot_timer;           /* --boot-timer: the boot-timer device exists */
 	bool for_restore;          /* build the machine only: no kernel, no boot set-up;
 				    * a snapshot restore fills in memory and state */
+	const struct seccomp_policy *seccomp; /* each thread's filter; NULL: none */
 };
 
 struct vm {

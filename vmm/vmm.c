@@ -2,6 +2,7 @@
 #include "vmm/vmm.h"
 
 #include "api/body.h"
+#include "vmm/seccomp.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +49,8 @@ int vmm_start_instance(struct vmm *v, struct fault *f)
 	v->state = VMM_RUNNING;
 	LOG_INFO(v->log, "Running microVM with %d vCPU(s) and %llu MiB", v->vm->nvcpus,
 		 (unsigned long long)v->cfg.machine.mem_size_mib);
+	/* After the vCPU threads exist: they must not inherit this filter. */
+	seccomp_install_or_exit(v->opt.seccomp, SECCOMP_THREAD_VMM);
 	return 0;
 }
 
