@@ -48,26 +48,33 @@ static bool net_tx_admit(struct virtio_net *n, struct virtq *q, uint32_t bytes)
 	return false;
 }
 
+/* Write a well-formed chain's header + frame to the tap, zero-copy. */
+static void net_tx_send(struct virtio_net *n, const struct vq_chain *c)
+{
+	int cnt = vq_chain_iov(c, n->mmio.mem, false, 0, c->read_len, n->iov, NET_QUEUE_SIZE);
+
+	if (cnt < 0) {
+		n->stats.tx_malformed_frames++;
+		return;
+	}
+	if (tap_writev(&n->tap, n->iov, cnt) < 0) {
+		n->stats.tap_write_fails++;
+		n->stats.tx_fails++;
+		return;
+	}
+	n->stats.tx_packets_count++;
+	n->stats.tx_bytes_count += c->read_len - NET_HDR_LEN;
+}
+
 /* Send one popped chain. False: deferred by the rate limiter. */
 static bool net_tx_one(struct virtio_net *n, struct virtq *q, const struct vq_chain *c)
 {
-	int cnt;
-	ssize_t r;
-
-	if (net_tx_malformed(c)) {
+	if (net_tx_malformed(c))
 		n->stats.tx_malformed_frames++;
-	} else if (!net_tx_admit(n, q, c->read_len)) {
+	else if (net_tx_admit(n, q, c->read_len))
+		net_tx_send(n, c);
+	else
 		return false;
-	} else if ((cnt = vq_chain_iov(c, n->mmio.mem, false, 0, c->read_len, n->iov,
-				       NET_QUEUE_SIZE)) < 0) {
-		n->stats.tx_malformed_frames++;
-	} else if ((r = tap_writev(&n->tap, n->iov, cnt)) < 0) {
-		n->stats.tap_write_fails++;
-		n->stats.tx_fails++;
-	} else {
-		n->stats.tx_packets_count++;
-		n->stats.tx_bytes_count += c->read_len - NET_HDR_LEN;
-	}
 	vq_push(q, n->mmio.mem, c->head, 0);
 	return true;
 }

@@ -18,7 +18,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/net.h"
 
-#define FZ_RAM	  (128 * 1024)
+#define FZ_RAM	  (128 * 1024UL)
 #define FZ_BASE	  LAYOUT_VIRTIO_START
 #define FZ_FRAMES 4
 #define FZ_TURNS  6
@@ -117,7 +117,7 @@ static void fz_shape_queue(struct fz_ctx *x, struct fz_hdr *h, uint32_t q)
 	h->desc[q] = (uint32_t)base;
 	h->avail[q] = (uint32_t)base + 0x1000;
 	h->used[q] = (uint32_t)base + 0x2000;
-	for (int i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 8; i++) {
 		memcpy(&d, ram + base + 16 * i, sizeof(d));
 		d.addr = 0x8000 + d.addr % (FZ_RAM - 0x8000);
 		d.len %= d.flags & 8 ? NET_MAX_FRAME + 16 : 4096;

@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from conftest import (FLINT, GUEST_DIR, PVM_HOST, boot_config, guest_kit, host_boot_args,
-                      write_config)
+from conftest import FLINT, GUEST_DIR, boot_config, guest_kit, host_boot_args
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: netns, tap, AF_PACKET")
 
@@ -111,7 +110,7 @@ def net_config(tmp_path, boot_args, kernel=None, mac=GUEST_MAC, tap=TAP, tx_rl=N
                        extra={"network-interfaces": [iface]})
 
 
-def start_flint(ns, cfg, metrics=None):
+def start_flint(ns, cfg):
     args = [FLINT, "--no-api", "--config-file", cfg]
     return ns.popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                     errors="replace")

@@ -146,7 +146,8 @@ static void add_chain(struct fx *x, uint32_t q, const struct seg *s, int n)
 		x->next_desc[q] = next;
 	}
 	assert_int_equal(
-	    gm_write(&x->m, ring_gpa[q] + 0x1000 + 4 + 2 * (x->avail_idx[q] % QSIZE), &head, 2), 0);
+	    gm_write(&x->m, ring_gpa[q] + 0x1000 + 4 + 2ULL * (x->avail_idx[q] % QSIZE), &head, 2),
+	    0);
 	x->avail_idx[q]++;
 	assert_int_equal(gm_write(&x->m, ring_gpa[q] + 0x1000 + 2, &x->avail_idx[q], 2), 0);
 }
