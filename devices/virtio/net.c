@@ -141,8 +141,8 @@ static void net_rx_update_poll(struct virtio_net *n)
 		n->tap_polled = ev_del(n->mmio.loop, n->tap.fd) != 0;
 }
 
-/* Read the next frame into rx_buf. 1: a frame; 0: the tap is empty;
- * -EINVAL: a bad frame was dropped; other -errno: the tap failed. */
+/* Read the next frame into rx_buf. 1: a frame; 2: a bad frame was
+ * dropped; 0: the tap is empty; -errno: the tap failed. */
 static int net_rx_read(struct virtio_net *n)
 {
 	struct iovec iov = {.iov_base = n->rx_buf, .iov_len = sizeof(n->rx_buf)};
@@ -156,7 +156,7 @@ static int net_rx_read(struct virtio_net *n)
 	}
 	if (r < NET_HDR_LEN || r > NET_MAX_FRAME) {
 		n->stats.rx_fails++;
-		return -EINVAL;
+		return 2;
 	}
 	n->rx_len = (uint32_t)r;
 	n->rx_charged = false;
@@ -331,7 +331,7 @@ static bool net_rx_step(struct virtio_net *n, struct virtq *q, bool *pushed)
 		r = net_rx_read(n);
 		if (r == 0)
 			return false;
-		if (r == -EINVAL)
+		if (r == 2)
 			return true;
 		if (r < 0) {
 			/* Stop polling a failing tap; the next rx notify retries. */
