@@ -111,13 +111,22 @@ demo:
 bench: all guest
 	@bench/run.sh $(abspath $(BUILD))
 
-# libFuzzer targets: clang, ASan+UBSan, built from the same sources.
+# libFuzzer targets: clang, ASan+UBSan, built from the same sources (each
+# object compiled once, then linked into every target).
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. -DFLINT_VERSION=\"$(VERSION)\" -O1 -g \
-               -fsanitize=fuzzer,address,undefined -Wall -Wextra -Werror -Wno-missing-field-initializers
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+               -fsanitize=fuzzer-no-link,address,undefined -Wall -Wextra -Werror \
+               -Wno-missing-field-initializers -DFLINT_TEST_HOOKS
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC fuzz $<")
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -145,3 +154,4 @@ clean:
 # dynamic loader.
 -include $(REL_OBJS:.o=.d) $(SAN_OBJS:.o=.d)
 -include $(JAIL_SRCS:%.c=$(BUILD)/rel/%.d) $(JAIL_SRCS:%.c=$(BUILD)/san/%.d)
+-include $(FUZZ_OBJS:.o=.d)
