@@ -16,9 +16,9 @@
 #include <linux/virtio_vsock.h>
 
 #define VSOCK_HOST_CID	  2
-#define VSOCK_HDR_SIZE	  44u		 /* sizeof(struct virtio_vsock_hdr) */
-#define VSOCK_MAX_PAYLOAD (64u * 1024u)	 /* largest RW payload either way */
-#define VSOCK_CONN_BUF	  (256u * 1024u) /* buf_alloc we advertise per connection */
+#define VSOCK_HDR_SIZE	  44u	  /* sizeof(struct virtio_vsock_hdr) */
+#define VSOCK_MAX_PAYLOAD 65536u  /* largest RW payload either way */
+#define VSOCK_CONN_BUF	  262144u /* buf_alloc we advertise per connection (256 KiB) */
 
 /* A header in host byte order. */
 struct vsock_pkt {

@@ -18,7 +18,7 @@
 
 #define FZ_CID	 3
 #define FZ_HOSTS 3
-#define FZ_PORT	 5000 /* a host listener for guest-initiated connections */
+#define FZ_PORT	 5000u /* a host listener for guest-initiated connections */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

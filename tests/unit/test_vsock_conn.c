@@ -439,7 +439,6 @@ static void test_tx_buffering(void **state)
 	assert_int_equal(grecv(x, &p, NULL, 0), VIRTIO_VSOCK_OP_CREDIT_UPDATE);
 	assert_int_equal(p.fwd_cnt, sent);
 	/* now overrun: fill our buffer and send one more byte than allowed */
-	sent = 0;
 	while (vsc_buffered(&c->cr) + sizeof(chunk) <= VSOCK_CONN_BUF)
 		gsend(x, VIRTIO_VSOCK_OP_RW, GPORT, c->host_port, 0, chunk, sizeof(chunk), 65536,
 		      0);

@@ -122,8 +122,8 @@ static void submit(struct fx *x, uint32_t q, const uint64_t *gpa, const uint32_t
 		assert_int_equal(gm_write(&x->m, RING(q) + 16ULL * d, &desc, sizeof(desc)), 0);
 	}
 	x->next_desc[q] = (uint16_t)((head + n) % QN);
-	assert_int_equal(gm_write(&x->m, RING(q) + 0x1000 + 4 + 2 * (x->avail[q] % QN), &head, 2),
-			 0);
+	assert_int_equal(
+	    gm_write(&x->m, RING(q) + 0x1000 + 4 + 2ULL * (x->avail[q] % QN), &head, 2), 0);
 	x->avail[q]++;
 	assert_int_equal(gm_write(&x->m, RING(q) + 0x1000 + 2, &x->avail[q], 2), 0);
 }

@@ -54,8 +54,8 @@ static void test_check_ok(void **state)
 	assert_int_equal(vsp_check_tx(&p, VSOCK_HDR_SIZE + 4096, CID), VSP_ACCEPT);
 	p = good(VIRTIO_VSOCK_OP_REQUEST, 0);
 	assert_int_equal(vsp_check_tx(&p, VSOCK_HDR_SIZE, CID), VSP_ACCEPT);
-	for (uint16_t op = VIRTIO_VSOCK_OP_REQUEST; op <= VIRTIO_VSOCK_OP_CREDIT_REQUEST; op++) {
-		p = good(op, 0);
+	for (int op = VIRTIO_VSOCK_OP_REQUEST; op <= VIRTIO_VSOCK_OP_CREDIT_REQUEST; op++) {
+		p = good((uint16_t)op, 0);
 		assert_int_equal(vsp_check_tx(&p, VSOCK_HDR_SIZE, CID), VSP_ACCEPT);
 	}
 }
