@@ -155,6 +155,31 @@ void vsock_process_rx(struct virtio_vsock *v)
 		virtio_mmio_signal_used(&v->mmio);
 }
 
+int vsock_transport_reset(struct virtio_vsock *v)
+{
+	struct virtio_vsock_event ev = {.id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET)};
+	struct virtq *q = &v->mmio.queues[VSOCK_EVQ];
+	struct vq_chain c = {.segs = v->segs, .cap = VSOCK_QUEUE_SIZE};
+	uint32_t written = 0;
+	int n;
+
+	if (!v->mmio.active || !q->ready)
+		return 0; /* a driver that set up nothing has no connections */
+	n = vq_pop(q, v->mmio.mem, &c);
+	if (n == 0 || n == -EIO) {
+		v->stats.ev_queue_event_fails++;
+		return -ENOSPC;
+	}
+	if (n == 1 && c.write_len >= sizeof(ev) &&
+	    vq_chain_write(&c, v->mmio.mem, 0, &ev, sizeof(ev)) == 0)
+		written = sizeof(ev);
+	else
+		v->stats.ev_queue_event_fails++;
+	vq_push(q, v->mmio.mem, c.head, written);
+	virtio_mmio_signal_used(&v->mmio);
+	return 0;
+}
+
 /* --- transport glue --- */
 
 static uint64_t vsock_features(const void *dev)

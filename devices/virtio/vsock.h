@@ -8,8 +8,9 @@
  * checked) and its payload (the next len readable bytes, zero-copy); it is
  * always consumed, even when malformed. rx: a chain is filled only while
  * the muxer has a packet owed to the guest; payload is read from the host
- * socket straight into the writable bytes after the header. The device
- * never sends transport events (there is no snapshot of live connections).
+ * socket straight into the writable bytes after the header. The only event
+ * sent is TRANSPORT_RESET after a snapshot restore (connections are not
+ * saved).
  * State is owned by the VMM thread. */
 #ifndef FLINT_DEVICES_VIRTIO_VSOCK_H
 #define FLINT_DEVICES_VIRTIO_VSOCK_H
@@ -50,6 +51,12 @@ int vsock_register(struct virtio_vsock *v, struct bus *mmio_bus, int vm_fd, stru
 		   const struct guest_mem *mem, uint64_t base, uint32_t irq, struct logger *log);
 /* Close every connection and the listener (its socket file is removed). */
 void vsock_destroy(struct virtio_vsock *v);
+
+/* VMM thread, after a snapshot restore: the host ends of the guest's
+ * connections are gone; tell the driver with one
+ * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET in the event queue (as Firecracker).
+ * 0, or -ENOSPC if the driver left no event buffer (counted). */
+int vsock_transport_reset(struct virtio_vsock *v);
 
 /* VMM thread: consume every tx chain / fill rx chains while packets wait. */
 void vsock_process_tx(struct virtio_vsock *v);

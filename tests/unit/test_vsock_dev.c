@@ -313,12 +313,31 @@ static void test_hostile_chains(void **state)
 	assert_int_equal(p.op, VIRTIO_VSOCK_OP_RST);
 }
 
+static void test_transport_reset_event(void **state)
+{
+	struct fx *x = *state;
+	uint64_t gpa = RXBUF(3);
+	uint32_t len = 8, ev = 0xffffffffu;
+	uint16_t wr = VRING_DESC_F_WRITE;
+
+	/* no event buffer: counted, nothing else happens */
+	assert_int_equal(vsock_transport_reset(&x->v), -ENOSPC);
+	assert_int_equal(x->v.stats.ev_queue_event_fails, 1);
+	assert_int_equal(gm_write(&x->m, gpa, &ev, 4), 0);
+	submit(x, 2, &gpa, &len, &wr, 1);
+	assert_int_equal(vsock_transport_reset(&x->v), 0);
+	assert_int_equal(wait_used(x, 2, NULL), 4);
+	assert_int_equal(gm_read(&x->m, &ev, gpa, 4), 0);
+	assert_int_equal(ev, VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_host_initiated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guest_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_chains, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transport_reset_event, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
