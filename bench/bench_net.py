@@ -226,7 +226,8 @@ def summary(values):
     if not vals:
         return None, "n/a"
     med = statistics.median(vals)
-    fmt = (lambda v: f"{v:.1f}") if med < 1000 else (lambda v: f"{v:.0f}")
+    digits = 3 if med < 1 else (1 if med < 1000 else 0)
+    fmt = lambda v: f"{v:.{digits}f}"  # noqa: E731
     return med, f"{fmt(med)} [{fmt(min(vals))}-{fmt(max(vals))}]"
 
 
