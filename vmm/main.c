@@ -58,6 +58,8 @@ static int config_from_file(struct vmm *v, const char *path, struct fault *f)
 		err = log_apply(v->log, l->log_path, l->level[0] ? l->level : NULL,
 				   l->show_level, l->show_log_origin, l->module[0] ? l->module : NULL,
 				   f);
+	if (!err && v->cfg.metrics.set)
+		err = vmm_apply_metrics(v, f);
 	/* A file that cannot boot is a configuration error, like a bad field. */
 	if (!err)
 		err = cfg_validate_for_boot(&v->cfg, f);

@@ -68,3 +68,17 @@ def test_serial_output_to_a_file(tmp_path, test_guest):
     console = out.read_text()
     assert "ALL DONE pass=1 fail=0" in console
     assert "ALL DONE" not in run.stdout
+
+
+def test_metrics_from_the_config_file_flushed_at_exit(tmp_path, test_guest):
+    import json
+    path = tmp_path / "metrics.json"
+    run = run_test_guest(tmp_path, "tests=timer",
+                         extra={"metrics": {"metrics_path": str(path)}})
+    assert run.returncode == 0, run.stderr
+    objs = [json.loads(l) for l in path.read_text().splitlines()]
+    assert objs, "no metrics were written"
+    last = objs[-1]
+    # The guest printed its lines through the UART before it reset.
+    assert sum(o["uart"]["write_count"] for o in objs) > 20
+    assert last["i8042"]["reset_count"] + sum(o["i8042"]["reset_count"] for o in objs[:-1]) == 1
