@@ -40,10 +40,27 @@ static void vm_net_metrics(void *dev, struct metrics_out *o)
 	metrics_counter(o, "tx_queue_event_count", s->tx_queue_event_count);
 }
 
+/* Snapshots: the transport state. The tap is the one the (restored)
+ * configuration names; MAC and offloads follow from the configuration and
+ * the negotiated features, which the restore re-activates. The pending rx
+ * frame and the rate limiters' buckets start afresh. */
+static int vm_net_save(void *dev, void *buf, size_t cap, size_t *len)
+{
+	return vm_virtio_save(&((struct virtio_net *)dev)->mmio, buf, cap, len);
+}
+
+static int vm_net_restore(void *dev, const void *buf, size_t len, struct fault *f)
+{
+	return vm_virtio_restore(&((struct virtio_net *)dev)->mmio, buf, len, f);
+}
+
 static int vm_add_net(struct vm *vm, const struct cfg_net *cfg, struct fault *f)
 {
-	struct vm_device entry = {
-	    .kind = "net", .destroy = vm_net_destroy, .metrics = vm_net_metrics};
+	struct vm_device entry = {.kind = "net",
+				  .destroy = vm_net_destroy,
+				  .metrics = vm_net_metrics,
+				  .save = vm_net_save,
+				  .restore = vm_net_restore};
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	int err;
 
