@@ -69,22 +69,27 @@ static bool snap_page_zero(const uint8_t *p)
 	return true;
 }
 
-/* Whether page pg of region i goes into the file. */
-static bool snap_page_wanted(const struct snap_dirty *dirty, int i, uint64_t pg, const uint8_t *p)
+/* Whether page pg of region i goes into the file. resident: the pagemap
+ * map of the region, or NULL. */
+static bool snap_page_wanted(const struct snap_dirty *dirty, int i, uint64_t pg, const uint8_t *p,
+			     const unsigned char *resident)
 {
 	if (dirty)
 		return (dirty->bits[i][pg / 64] >> (pg % 64)) & 1;
+	if (resident && !(resident[pg] & 1))
+		return false;
 	return !snap_page_zero(p);
 }
 
 /* Write the wanted pages of region i in runs (one pwrite per run). */
 static int snap_write_region(int fd, const struct gm_region *r, int i, uint64_t file_off,
-			     const struct snap_dirty *dirty)
+			     const struct snap_dirty *dirty, const unsigned char *resident)
 {
 	uint64_t npages = r->size / SNAP_PAGE, run = 0;
 
 	for (uint64_t pg = 0; pg <= npages; pg++) {
-		bool want = pg < npages && snap_page_wanted(dirty, i, pg, r->host + pg * SNAP_PAGE);
+		bool want = pg < npages &&
+			    snap_page_wanted(dirty, i, pg, r->host + pg * SNAP_PAGE, resident);
 		int err;
 
 		if (want) {
@@ -102,8 +107,45 @@ static int snap_write_region(int fd, const struct gm_region *r, int i, uint64_t 
 	return 0;
 }
 
+#define SNAP_PM_CHUNK 8192 /* pagemap entries read at a time */
+
+/* Which pages of region r hold data (one byte per 4 KiB page), from
+ * /proc/self/pagemap: present (bit 63) or swapped out (bit 62); a page
+ * with neither was never touched and reads as zero. NULL when it cannot be
+ * had (every page is then read). Uses only open, lseek and read. */
+static unsigned char *snap_resident(const struct gm_region *r)
+{
+	size_t n = (size_t)(r->size / SNAP_PAGE), done = 0;
+	unsigned char *v = malloc(n + 1);
+	uint64_t *e = malloc(SNAP_PM_CHUNK * sizeof(uint64_t));
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	off_t at = (off_t)((uintptr_t)r->host / SNAP_PAGE * sizeof(uint64_t));
+
+	if (!v || !e || fd < 0 || lseek(fd, at, SEEK_SET) != at)
+		goto fail;
+	while (done < n) {
+		size_t k = n - done < SNAP_PM_CHUNK ? n - done : SNAP_PM_CHUNK;
+		ssize_t got = read(fd, e, k * sizeof(uint64_t));
+
+		if (got != (ssize_t)(k * sizeof(uint64_t)))
+			goto fail;
+		for (size_t j = 0; j < k; j++)
+			v[done + j] = (e[j] >> 62) != 0;
+		done += k;
+	}
+	free(e);
+	close(fd);
+	return v;
+fail:
+	free(v);
+	free(e);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 int snap_mem_write(const struct guest_mem *mem, const char *path, const struct snap_dirty *dirty,
-		   struct fault *f)
+		   bool anon, struct fault *f)
 {
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (dirty ? 0 : O_TRUNC);
 	int fd = open(path, flags, 0600), err = 0;
@@ -119,7 +161,10 @@ int snap_mem_write(const struct guest_mem *mem, const char *path, const struct s
 	if (ftruncate(fd, (off_t)mem->ram_size) != 0)
 		err = -errno;
 	for (int i = 0; !err && i < mem->nregions; i++) {
-		err = snap_write_region(fd, &mem->regions[i], i, off, dirty);
+		unsigned char *resident = anon && !dirty ? snap_resident(&mem->regions[i]) : NULL;
+
+		err = snap_write_region(fd, &mem->regions[i], i, off, dirty, resident);
+		free(resident);
 		off += mem->regions[i].size;
 	}
 	if (close(fd) != 0 && !err)

@@ -30,9 +30,11 @@ uint64_t snap_dirty_count(const struct snap_dirty *d, const struct guest_mem *me
 /* Write guest RAM to path. dirty NULL: a Full snapshot (the file is
  * truncated first, all-zero pages are left as holes); otherwise only the
  * marked pages, into a file of the full size (existing content kept).
- * 0 or -errno with f set. */
+ * anon: guest RAM is plain anonymous memory, so a page never touched
+ * (neither present nor swapped, /proc/self/pagemap) is zero and is skipped
+ * without being read. 0 or -errno with f set. */
 int snap_mem_write(const struct guest_mem *mem, const char *path, const struct snap_dirty *dirty,
-		   struct fault *f);
+		   bool anon, struct fault *f);
 
 /* Open a memory file for a restore: it must be a regular file of exactly
  * ram_size bytes. Returns the fd (O_RDONLY) or -errno with f set; fills

@@ -87,9 +87,11 @@ static int vmm_snap_write_mem(struct vmm *v, const struct body_snapshot_create *
 	if (b->type == BODY_SNAPSHOT_DIFF) {
 		LOG_INFO(v->log, "Diff snapshot: %llu dirty pages",
 			 (unsigned long long)snap_dirty_count(&d, &vm->mem));
-		err = snap_mem_write(&vm->mem, b->mem_file_path, &d, f);
+		err = snap_mem_write(&vm->mem, b->mem_file_path, &d, false, f);
 	} else {
-		err = snap_mem_write(&vm->mem, b->mem_file_path, NULL, f);
+		/* a restored guest's untouched pages are the file's, not zero */
+		err = snap_mem_write(&vm->mem, b->mem_file_path, NULL,
+				     !v->snap.mem_mapped && !v->snap.has_uffd, f);
 	}
 	if (track)
 		snap_dirty_free(&d);
