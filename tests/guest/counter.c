@@ -10,7 +10,11 @@
  * buffer before the read (the previous tick's data) and sum after it, so
  * prev of a tick equals sum of the tick before -- across a snapshot too,
  * unless the restore lost a page the device wrote (a Diff snapshot that
- * missed a device write shows up here). */
+ * missed a device write shows up here).
+ *
+ * counter_touch=<MiB> first writes one word into each page of that much RAM
+ * from 16 MiB up, then reads a word of each page every tick: a working set
+ * a restored clone keeps using (for memory benchmarks). */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include "arch.h"
@@ -22,6 +26,7 @@
 #define COUNTER_SECTORS	 64
 #define COUNTER_MS_DEF	 100
 #define COUNTER_STATUS_X 0xff
+#define COUNTER_TOUCH_PA 0x1000000ULL /* 16 MiB: above the image and boot data */
 
 struct counter_blk {
 	struct vdev d;
@@ -100,17 +105,57 @@ static int counter_blk_read(struct counter_blk *b, uint64_t s)
 	return rc < 0 ? rc : b->status;
 }
 
+/* Pages of the touch area that are RAM and mapped (at most want). */
+static uint64_t counter_touch_pages(const struct guest *g, uint64_t want_mib)
+{
+	uint64_t end = COUNTER_TOUCH_PA + (want_mib << 20);
+
+	for (unsigned i = 0; i < g->nregions; i++) {
+		const struct guest_region *r = &g->regions[i];
+
+		if (r->type == GUEST_E820_RAM && r->addr <= COUNTER_TOUCH_PA &&
+		    r->addr + r->size > COUNTER_TOUCH_PA) {
+			if (end > r->addr + r->size)
+				end = r->addr + r->size;
+			if (end > g->mapped_end)
+				end = g->mapped_end;
+			return end > COUNTER_TOUCH_PA ? (end - COUNTER_TOUCH_PA) / GUEST_PAGE : 0;
+		}
+	}
+	return 0;
+}
+
+/* One read of each page; the sum keeps the reads from being dropped. */
+static uint64_t counter_touch(uint64_t pages, bool write)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < pages; i++) {
+		volatile uint64_t *p = phys_ptr(COUNTER_TOUCH_PA + i * GUEST_PAGE);
+
+		if (write)
+			*p = i + 1;
+		sum += *p;
+	}
+	return sum;
+}
+
 int test_counter(struct test_ctx *t)
 {
 	uint64_t ms = counter_opt(t->g, "counter_ms", COUNTER_MS_DEF);
 	bool blk = counter_opt(t->g, "counter_blk", 0) != 0;
+	uint64_t touch = counter_touch_pages(t->g, counter_opt(t->g, "counter_touch", 0));
 	struct counter_blk *b = &counter_blk_state;
 
 	if (blk && counter_blk_setup(t, b))
 		return -1;
-	con_printf("counter: start ms=%llu blk=%d\n", (unsigned long long)ms, blk);
+	counter_touch(touch, true);
+	con_printf("counter: start ms=%llu blk=%d touch=%llu pages\n", (unsigned long long)ms, blk,
+		   (unsigned long long)touch);
 	for (uint64_t n = 0;; n++) {
 		uint64_t tsc = rdtsc();
+
+		counter_touch(touch, false);
 
 		if (blk) {
 			uint32_t prev = counter_fnv(b->data, COUNTER_SECTOR);
