@@ -221,7 +221,7 @@ struct thread_kind {
 
 #define KIND(nm, r)                                                                                \
 	{                                                                                          \
-		nm, r, sizeof(r) / sizeof(r[0])                                                    \
+		nm, r, sizeof(r) / sizeof((r)[0])                                                  \
 	}
 static const struct thread_kind kinds[] = {
     KIND("vmm", vmm_rules),

@@ -316,6 +316,11 @@ static int parse_raw(struct seccomp_policy *p, const uint8_t *buf, size_t len)
 int seccomp_policy_parse(struct seccomp_policy *p, const uint8_t *buf, size_t len, struct fault *f)
 {
 	free(p->user_insns);
+	p->user_insns = NULL;
+	if (!buf || len == 0) {
+		fault_set(f, "the filter file is empty");
+		return -EINVAL;
+	}
 	p->user_insns = calloc(len / 8 + 1, sizeof(struct sock_filter));
 	if (!p->user_insns) {
 		fault_set(f, "out of memory");
