@@ -69,8 +69,10 @@ static int vm_root_args(struct vm *vm, const struct cfg_drive *d, struct fault *
 static int vm_add_drive(struct vm *vm, const struct cfg_drive *d, struct fault *f)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
-	struct vm_device entry = {.kind = "block", .destroy = vm_blk_destroy,
-				  .metrics = vm_blk_metrics, .save = vm_blk_save,
+	struct vm_device entry = {.kind = "block",
+				  .destroy = vm_blk_destroy,
+				  .metrics = vm_blk_metrics,
+				  .save = vm_blk_save,
 				  .restore = vm_blk_restore};
 	int err;
 
@@ -84,8 +86,8 @@ static int vm_add_drive(struct vm *vm, const struct cfg_drive *d, struct fault *
 		return err;
 	}
 	err = vm_virtio_slot(vm, &entry.base, &entry.irq, f);
-	if (!err && (err = blk_register(b, &vm->mmio, vm->kvm.vm_fd, vm->loop, &vm->mem,
-					entry.base, entry.irq, vm->log)) != 0)
+	if (!err && (err = blk_register(b, &vm->mmio, vm->kvm.vm_fd, vm->loop, &vm->mem, entry.base,
+					entry.irq, vm->log)) != 0)
 		fault_set(f, "cannot attach drive %s: %s", d->drive_id, strerror(-err));
 	if (err) {
 		vm_blk_destroy(b);
@@ -144,8 +146,11 @@ static void vm_rng_metrics(void *dev, struct metrics_out *o)
 
 int vm_add_entropy(struct vm *vm, struct fault *f)
 {
-	struct vm_device entry = {.kind = "entropy", .id = "entropy", .destroy = vm_rng_destroy,
-				  .metrics = vm_rng_metrics, .save = vm_rng_save,
+	struct vm_device entry = {.kind = "entropy",
+				  .id = "entropy",
+				  .destroy = vm_rng_destroy,
+				  .metrics = vm_rng_metrics,
+				  .save = vm_rng_save,
 				  .restore = vm_rng_restore};
 	struct virtio_rng *r;
 	int err;
@@ -163,8 +168,8 @@ int vm_add_entropy(struct vm *vm, struct fault *f)
 		return err;
 	}
 	err = vm_virtio_slot(vm, &entry.base, &entry.irq, f);
-	if (!err && (err = rng_register(r, &vm->mmio, vm->kvm.vm_fd, vm->loop, &vm->mem,
-					entry.base, entry.irq, vm->log)) != 0)
+	if (!err && (err = rng_register(r, &vm->mmio, vm->kvm.vm_fd, vm->loop, &vm->mem, entry.base,
+					entry.irq, vm->log)) != 0)
 		fault_set(f, "cannot attach the entropy device: %s", strerror(-err));
 	entry.dev = r;
 	if (!err)
