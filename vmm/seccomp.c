@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -356,6 +357,46 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 	return err;
 }
 
+/* Have the kernel check prog in a throwaway child, so a filter it refuses
+ * is reported at start-up rather than by a thread that cannot run without
+ * it. The child reports a refusal as its exit status (the errno); once the
+ * filter is in, whatever the filter does to the child is fine. Main's
+ * thread, before any other thread exists. 0 or -errno. */
+static int seccomp_kernel_check(const struct seccomp_prog *prog)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int err = seccomp_load(prog);
+
+		syscall(SYS_exit_group, err ? -err : 0);
+		for (;;) /* the user's filter refused exit_group: wait to be killed */
+			;
+	}
+	for (int i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) == 0; i++)
+		usleep(1000);
+	if (kill(pid, SIGKILL) == 0)
+		waitpid(pid, &st, 0);
+	return WIFEXITED(st) && WEXITSTATUS(st) ? -WEXITSTATUS(st) : 0;
+}
+
+static int seccomp_user_check(const struct seccomp_policy *p, struct fault *f)
+{
+	for (int t = 0; t < SECCOMP_THREAD_COUNT; t++) {
+		int err = p->progs[t].len ? seccomp_kernel_check(&p->progs[t]) : 0;
+
+		if (err) {
+			fault_set(f, "the kernel refuses the %s thread's filter: %s",
+				  thread_names[t], strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int seccomp_policy_init(struct seccomp_policy *p, bool no_seccomp, const char *user_file,
 			struct logger *log, struct fault *f)
 {
@@ -382,7 +423,7 @@ int seccomp_policy_init(struct seccomp_policy *p, bool no_seccomp, const char *u
 	}
 	err = seccomp_policy_parse(p, buf, len, f);
 	free(buf);
-	return err;
+	return err ? err : seccomp_user_check(p, f);
 }
 
 void seccomp_policy_destroy(struct seccomp_policy *p)
