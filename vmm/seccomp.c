@@ -122,6 +122,9 @@ int seccomp_install_sigsys(struct logger *log)
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	atomic_store(&sigsys_state.log, log);
+	/* glibc reads the time zone file on the first gmtime_r (every log
+	 * line's timestamp): do it now, so no filtered thread ever opens it. */
+	tzset();
 	return sigaction(SIGSYS, &sa, NULL) != 0 ? -errno : 0;
 }
 
