@@ -165,7 +165,11 @@ static void test_dangerous_calls_trapped_everywhere(void **state)
 {
 	(void)state;
 	for (int t = 0; t < SECCOMP_THREAD_COUNT; t++) {
+#if FLINT_SECCOMP_SANITIZED /* so a sanitizer report's symbolizer fails softly */
+		assert_int_equal(verdict(t, SYS_execve, 0, 0, 0), SECCOMP_RET_ERRNO);
+#else
 		TRAPPED(t, SYS_execve, 0, 0, 0);
+#endif
 		TRAPPED(t, SYS_getpgrp, 0, 0, 0); /* the test hook's call */
 		TRAPPED(t, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC);
 		TRAPPED(t, SYS_mprotect, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
