@@ -431,6 +431,10 @@ int seccomp_policy_init(struct seccomp_policy *p, bool no_seccomp, const char *u
 
 void seccomp_policy_destroy(struct seccomp_policy *p)
 {
+	struct logger *lg = p->log;
+
+	/* The logger may go next: from now on a report goes to stderr. */
+	atomic_compare_exchange_strong(&sigsys_state.log, &lg, NULL);
 	free(p->user_insns);
 	p->user_insns = NULL;
 }
