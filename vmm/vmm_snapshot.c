@@ -9,6 +9,7 @@
 #include "api/config_json.h"
 #include "devices/boot_timer.h"
 #include "snapshot/uffd.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm_snapshot.h"
 #include "vmm/vmm.h"
 
@@ -367,6 +368,9 @@ int vmm_snapshot_load(struct vmm *v, const struct body_snapshot_load *b, struct 
 	v->state = b->resume_vm ? VMM_RUNNING : VMM_PAUSED;
 	LOG_INFO(v->log, "'load snapshot' VMM action took %llu us.",
 		 (unsigned long long)(clock_mono_us() - start));
+	/* As InstanceStart does: the VMM thread's filter once the vCPU
+	 * threads exist (they must not inherit it). */
+	seccomp_install_or_exit(v->opt.seccomp, SECCOMP_THREAD_VMM);
 out:
 	vmm_snap_free_state(&st);
 	free(cfg);
