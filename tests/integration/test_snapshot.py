@@ -30,13 +30,17 @@ class Tick:
         return (self.n, self.prev, self.sum, self.sector)
 
 
-def ticks(vm):
+def ticks_of(lines):
     out = []
-    for line in vm.serial():
+    for line in lines:
         m = COUNTER_RE.search(line)
         if m:
             out.append(Tick(m))
     return out
+
+
+def ticks(vm):
+    return ticks_of(vm.serial())
 
 
 def wait_ticks(vm, count, timeout=30):
@@ -130,22 +134,33 @@ def workdir(tmp_path, name):
 
 def snapshot_of_counter(tmp_path, disk=False, track=False, min_ticks=5):
     """Boot a counter guest, pause it, take a Full snapshot, kill it.
-    Returns (state, mem, the ticks printed before the pause)."""
+    Returns (state, mem, its serial lines)."""
     vm = Flint(workdir(tmp_path, "origin"))
     try:
         boot_counter(vm, tmp_path, disk=disk, track=track)
         wait_ticks(vm, min_ticks)
         pause(vm)
-        before = ticks(vm)
         state, mem = tmp_path / "snap.state", tmp_path / "snap.mem"
         create(vm, state, mem)
     finally:
         vm.kill()
-    return state, mem, before
+    return state, mem, vm.serial()
 
 
-def assert_continues(before, after, disk):
-    """after (a restored guest's ticks) goes on from before's last tick."""
+def assert_continues(before, vm, disk, count=5):
+    """The restored vm's console goes on from the serial lines `before` of
+    the guest it was snapshotted from. The pause may have come in the middle
+    of a line: the restored guest then starts with the rest of it. Returns
+    the restored guest's ticks."""
+    wait_ticks(vm, count)
+    lines = vm.serial()
+    if lines and not lines[0].startswith("counter:"):
+        before = before[:-1] + [before[-1] + lines[0]]
+        lines = lines[1:]
+        after = ticks_of(before[-1:]) + ticks_of(lines)
+        before = ticks_of(before[:-1])
+    else:
+        before, after = ticks_of(before), ticks_of(lines)
     last, first = before[-1], after[0]
     assert first.n == last.n + 1, (last.n, first.n)
     assert first.tsc > last.tsc, "the guest's clock went backwards"
@@ -157,6 +172,7 @@ def assert_continues(before, after, disk):
         assert first.prev == last.sum
         for t in after:
             assert t.sum == fnv(host_sector(t.sector)), t.key()
+    return after
 
 
 def test_restored_guest_continues_in_a_new_process(tmp_path):
@@ -165,21 +181,21 @@ def test_restored_guest_continues_in_a_new_process(tmp_path):
         boot_counter(vm, tmp_path, disk=True)
         wait_ticks(vm, 10)
         pause(vm)
-        before = ticks(vm)
+        n_paused = ticks(vm)[-1].n
         time.sleep(0.2)
-        assert ticks(vm)[-1].n == before[-1].n, "the guest ran while paused"
+        assert ticks(vm)[-1].n == n_paused, "the guest ran while paused"
         state, mem = tmp_path / "a.state", tmp_path / "a.mem"
         create(vm, state, mem)
     finally:
         vm.kill()
+    before = vm.serial()
     assert os.path.getsize(mem) == 128 << 20
 
     vm2 = Flint(workdir(tmp_path, "b"))
     try:
         r = load(vm2, state, mem)
         assert r.status == 204, r
-        after = wait_ticks(vm2, 10)
-        assert_continues(before, after, disk=True)
+        assert_continues(before, vm2, disk=True, count=10)
         assert not any("blk read failed" in l for l in vm2.serial())
         info = vm2.api.get("/").json
         assert info["state"] == "Running"
@@ -197,7 +213,7 @@ def test_load_paused_then_resume(tmp_path):
         time.sleep(0.3)
         assert ticks(vm) == []
         assert vm.api.patch("/vm", {"state": "Resumed"}).status == 204
-        assert_continues(before, wait_ticks(vm, 3), disk=False)
+        assert_continues(before, vm, disk=False, count=3)
     finally:
         vm.kill()
 
@@ -256,11 +272,11 @@ def test_diff_snapshot_on_a_full_one_runs_identically(tmp_path):
         # read lands in a page only the device writes) change memory.
         wait_ticks(vm, base_n + 1 + 20)
         pause(vm)
-        before = ticks(vm)
         create(vm, tmp_path / "diff.state", tmp_path / "diff.mem", kind="Diff")
         create(vm, tmp_path / "full.state", tmp_path / "full.mem")
     finally:
         vm.kill()
+    before = vm.serial()
     size = os.path.getsize(tmp_path / "full.mem")
     assert os.path.getsize(tmp_path / "diff.mem") == size
     written = sum(length for _, length in data_extents(tmp_path / "diff.mem"))
@@ -277,8 +293,7 @@ def test_diff_snapshot_on_a_full_one_runs_identically(tmp_path):
         try:
             r = load(r_vm, tmp_path / state, mem)
             assert r.status == 204, r
-            after = wait_ticks(r_vm, 8)
-            assert_continues(before, after, disk=True)
+            after = assert_continues(before, r_vm, disk=True, count=8)
             runs.append([t.key() for t in after[:8]])
         finally:
             r_vm.kill()
@@ -324,7 +339,7 @@ def test_ten_clones_diverge_and_never_write_the_shared_file(tmp_path):
             r = load(c, state, mem)
             assert r.status == 204, r
         for c in clones:  # all ten run at once
-            assert_continues(before, wait_ticks(c, 3), disk=False)
+            assert_continues(before, c, disk=False, count=3)
         # Each clone goes its own way: stop them at different times and
         # snapshot each into its own file.
         outs = []
@@ -408,7 +423,7 @@ def test_bad_state_and_memory_files_are_refused(tmp_path):
         # Nothing was touched: the same process still loads the good one.
         r = load(vm, state, mem)
         assert r.status == 204, r
-        assert_continues(before, wait_ticks(vm, 3), disk=False)
+        assert_continues(before, vm, disk=False, count=3)
         # ... and only once.
         r = load(vm, state, mem)
         assert r.status == 400 and r.fault == POST_BOOT_MSG, r
@@ -450,7 +465,7 @@ def test_uffd_restore_with_the_example_handler(tmp_path):
         try:
             r = load(vm, state, sock, backend="Uffd")
             assert r.status == 204, r
-            assert_continues(before, wait_ticks(vm, 5), disk=True)
+            assert_continues(before, vm, disk=True)
         finally:
             vm.kill()
         assert h.wait(timeout=10) == 0
@@ -520,10 +535,10 @@ def test_network_and_vsock_devices_restore_with_overrides(tmp_path):
             boot_counter(vm, tmp_path, disk=True)
             wait_ticks(vm, 5)
             pause(vm)
-            before = ticks(vm)
             create(vm, tmp_path / "n.state", tmp_path / "n.mem")
         finally:
             vm.kill()
+        before = vm.serial()
         vm = Flint(workdir(tmp_path, "bad"))
         try:
             r = load(vm, tmp_path / "n.state", tmp_path / "n.mem",
@@ -537,7 +552,7 @@ def test_network_and_vsock_devices_restore_with_overrides(tmp_path):
                      network_overrides=[{"iface_id": "eth0", "host_dev_name": tap_b}],
                      vsock_override={"uds_path": str(tmp_path / "v2.sock")})
             assert r.status == 204, r
-            assert_continues(before, wait_ticks(vm, 5), disk=True)
+            assert_continues(before, vm, disk=True)
             assert tap_attached(tap_b) and not tap_attached(tap_a)
             assert os.path.exists(tmp_path / "v2.sock")
             cfg = vm.api.get("/vm/config").json
