@@ -386,8 +386,32 @@ def with_crc(body):
     return body + struct.pack("<Q", crc64(body))
 
 
+def section(body, want_type, want_index=0):
+    """Offset of the data of section (type, index) in a state file."""
+    off = 16
+    for _ in range(struct.unpack_from("<I", body, 12)[0]):
+        typ, idx, length, _ = struct.unpack_from("<IIII", body, off)
+        if (typ, idx) == (want_type, want_index):
+            return off + 16
+        off += 16 + ((length + 7) & ~7)
+    raise KeyError(want_type)
+
+
+def patched(body, off, data):
+    """The state file with data at off, and a CRC that matches."""
+    return with_crc(body[:off] + data + body[off + len(data):])
+
+
+# Section types and offsets of snapshot/state.h (x86-64 layouts).
+SEC_VCPU, SEC_DEVICE = 4, 6
+DEVICE_HDR = 88   # sizeof(struct snap_device_hdr)
+MMIO_ISR = 20     # offsetof(struct virtio_mmio_state, isr)
+VCPU_CR0 = 368    # offsetof(struct snap_vcpu, sregs.cr0)
+VCPU_NMSRS = 6172  # offsetof(struct snap_vcpu, nmsrs)
+
+
 def test_bad_state_and_memory_files_are_refused(tmp_path):
-    state, mem, before = snapshot_of_counter(tmp_path)
+    state, mem, before = snapshot_of_counter(tmp_path, disk=True)
     good = state.read_bytes()
     body = good[:-8]
     bad = {
@@ -403,6 +427,13 @@ def test_bad_state_and_memory_files_are_refused(tmp_path):
         "empty": (b"", "truncated"),
         "short-section": (with_crc(body[:-8]), "truncated"),
         "oversized": (good + bytes(17 << 20), "larger than"),
+        # state that only the device's own checks, or KVM, can refuse
+        "device-isr": (patched(body, section(body, SEC_DEVICE) + DEVICE_HDR + MMIO_ISR,
+                               b"\xff"), "saved virtio state is invalid"),
+        "vcpu-cr0": (patched(body, section(body, SEC_VCPU) + VCPU_CR0,
+                             struct.pack("<Q", 0x80000000)), "KVM_SET_SREGS"),
+        "vcpu-msrs": (patched(body, section(body, SEC_VCPU) + VCPU_NMSRS,
+                              struct.pack("<I", 100000)), "too many MSRs"),
     }
     short_mem = tmp_path / "short.mem"
     with open(mem, "rb") as src, open(short_mem, "wb") as dst:
