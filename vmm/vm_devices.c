@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <endian.h>
-
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/vsock.h"
@@ -134,36 +132,14 @@ static int vm_vsock_save(void *dev, void *buf, size_t cap, size_t *len)
 	return vm_virtio_save(&((struct virtio_vsock *)dev)->mmio, buf, cap, len);
 }
 
-/* Tell the driver every connection it had is gone (the host side of them
- * is): one VIRTIO_VSOCK_EVENT_TRANSPORT_RESET in the event queue, as
- * Firecracker does after a restore. No buffer there: nothing to send. */
-static void vm_vsock_reset_event(struct virtio_mmio *t)
-{
-	struct virtio_vsock_event ev = {.id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET)};
-	struct virtq *q = &t->queues[VSOCK_EVQ];
-	struct vq_seg segs[4];
-	struct vq_chain c = {.segs = segs, .cap = 4};
-	uint32_t written = 0;
-	int rc;
-
-	if (!t->active || !q->ready)
-		return;
-	rc = vq_pop(q, t->mem, &c);
-	if (rc == 0 || rc == -EIO)
-		return;
-	if (rc == 1 && c.write_len >= sizeof(ev) &&
-	    vq_chain_write(&c, t->mem, 0, &ev, sizeof(ev)) == 0)
-		written = sizeof(ev);
-	if (vq_push(q, t->mem, c.head, written) == 0)
-		virtio_mmio_signal_used(t);
-}
-
 static int vm_vsock_restore(void *dev, const void *buf, size_t len, struct fault *f)
 {
 	struct virtio_vsock *v = dev;
 	int err = vm_virtio_restore(&v->mmio, buf, len, f);
 
-	if (!err)
-		vm_vsock_reset_event(&v->mmio);
+	/* The host ends of the guest's connections are gone: tell the driver
+	 * (TRANSPORT_RESET). No event buffer is no error: vsock counts it. */
+	if (!err && v->mmio.active)
+		(void)vsock_transport_reset(v);
 	return err;
 }
