@@ -10,7 +10,7 @@ import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FLINT = os.environ.get("FLINT_BIN", os.path.join(ROOT, "build", "flint"))
+FLINT = os.path.abspath(os.environ.get("FLINT_BIN", os.path.join(ROOT, "build", "flint")))
 GUEST_DIR = os.environ.get("FLINT_GUEST_DIR", os.path.join(ROOT, "build", "guest"))
 TEST_GUEST = os.path.join(GUEST_DIR, "test-guest.elf")
 
@@ -98,7 +98,7 @@ class Flint:
     """A flint process with --api-sock in workdir. Serial output (stdout) is
     collected by a thread; stderr goes to a file."""
 
-    def __init__(self, workdir, args=(), sock_name="api.sock", wait=True, cwd=None):
+    def __init__(self, workdir, args=(), sock_name="api.sock", wait=True, cwd=None, prefix=()):
         self.workdir = str(workdir)
         self.sock = os.path.join(self.workdir, sock_name)
         self.stderr_path = os.path.join(self.workdir, "flint.stderr")
@@ -106,7 +106,8 @@ class Flint:
         self._partial = b""
         self._cond = threading.Condition()
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([FLINT, "--api-sock", self.sock] + list(args),
+        # prefix: e.g. ["ip", "netns", "exec", NS] (it execs flint in place).
+        self.proc = subprocess.Popen(list(prefix) + [FLINT, "--api-sock", self.sock] + list(args),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._err, cwd=cwd or self.workdir)
         self._reader = threading.Thread(target=self._read_serial, daemon=True)
@@ -149,7 +150,8 @@ class Flint:
                 self._cond.wait(min(left, 0.1))
 
     def stderr(self):
-        self._err.flush()
+        if not self._err.closed:
+            self._err.flush()
         with open(self.stderr_path, errors="replace") as f:
             return f.read()
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FLINT = os.environ.get("FLINT_BIN", os.path.join(ROOT, "build", "flint"))
+FLINT = os.path.abspath(os.environ.get("FLINT_BIN", os.path.join(ROOT, "build", "flint")))
 GUEST_DIR = os.environ.get("FLINT_GUEST_DIR", os.path.join(ROOT, "build", "guest"))
 TEST_GUEST = os.path.join(GUEST_DIR, "test-guest.elf")
 

@@ -521,42 +521,33 @@ def test_uffd_without_a_handler_is_refused(tmp_path):
         vm.kill()
 
 
-def tap_add(name):
-    subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap"], check=True,
-                   capture_output=True)
+def netns(*cmd):
+    return subprocess.run(["ip", "netns"] + list(cmd), check=True, capture_output=True)
+
+
+def tap_add(ns, name):
+    netns("exec", ns, "ip", "tuntap", "add", "dev", name, "mode", "tap")
     # up, so that one no process holds shows NO-CARRIER
-    subprocess.run(["ip", "link", "set", name, "up"], check=True, capture_output=True)
+    netns("exec", ns, "ip", "link", "set", name, "up")
 
 
-def tap_del(name):
-    subprocess.run(["ip", "link", "del", name], capture_output=True)
-
-
-def tap_attached(name):
-    out = subprocess.run(["ip", "link", "show", name], capture_output=True, text=True).stdout
+def tap_attached(ns, name):
+    out = subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "show", name],
+                         capture_output=True, text=True).stdout
     return "NO-CARRIER" not in out
-
-
-def can_make_taps():
-    name = "flsnprobe%d" % os.getpid()
-    try:
-        tap_add(name)
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        return False
-    tap_del(name)
-    return True
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="taps need root")
 def test_network_and_vsock_devices_restore_with_overrides(tmp_path):
-    if not can_make_taps():
-        pytest.skip("cannot create tap devices here")
-    tag = "%x" % (os.getpid() & 0xffff)
-    tap_a, tap_b = "flsna" + tag, "flsnb" + tag
-    tap_add(tap_a)
-    tap_add(tap_b)
+    # The taps live in a network namespace of the test's own; flint runs there.
+    ns = "flint-snap-%x" % (os.getpid() & 0xffffff)
+    inside = ["ip", "netns", "exec", ns]
+    tap_a, tap_b = "flsna", "flsnb"
+    netns("add", ns)
     try:
-        vm = Flint(workdir(tmp_path, "a"))
+        tap_add(ns, tap_a)
+        tap_add(ns, tap_b)
+        vm = Flint(workdir(tmp_path, "a"), prefix=inside)
         try:
             a = vm.api
             assert a.put("/network-interfaces/eth0", {"iface_id": "eth0",
@@ -570,26 +561,25 @@ def test_network_and_vsock_devices_restore_with_overrides(tmp_path):
         finally:
             vm.kill()
         before = vm.serial()
-        vm = Flint(workdir(tmp_path, "bad"))
+        vm = Flint(workdir(tmp_path, "bad"), prefix=inside)
         try:
             r = load(vm, tmp_path / "n.state", tmp_path / "n.mem",
                      network_overrides=[{"iface_id": "eth9", "host_dev_name": tap_b}])
             assert r.status == 400 and "eth9" in r.fault, r
         finally:
             vm.kill()
-        vm = Flint(workdir(tmp_path, "b"))
+        vm = Flint(workdir(tmp_path, "b"), prefix=inside)
         try:
             r = load(vm, tmp_path / "n.state", tmp_path / "n.mem",
                      network_overrides=[{"iface_id": "eth0", "host_dev_name": tap_b}],
                      vsock_override={"uds_path": str(tmp_path / "v2.sock")})
             assert r.status == 204, r
             assert_continues(before, vm, disk=True)
-            assert tap_attached(tap_b) and not tap_attached(tap_a)
+            assert tap_attached(ns, tap_b) and not tap_attached(ns, tap_a)
             assert os.path.exists(tmp_path / "v2.sock")
             cfg = vm.api.get("/vm/config").json
             assert cfg["network-interfaces"][0]["host_dev_name"] == tap_b
         finally:
             vm.kill()
     finally:
-        tap_del(tap_a)
-        tap_del(tap_b)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
