@@ -164,7 +164,7 @@ static int setup_seccomp(struct seccomp_policy *sp, const struct flint_args *a,
 		fprintf(stderr, "flint: --seccomp-filter %s: %s\n", a->seccomp_filter, f.msg);
 		return -EINVAL;
 	}
-	if (seccomp_install_sigsys(lg) != 0) {
+	if (seccomp_prepare(lg) != 0) {
 		fprintf(stderr, "flint: cannot install the SIGSYS handler\n");
 		return -EINVAL;
 	}

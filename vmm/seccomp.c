@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -113,7 +114,38 @@ static void seccomp_on_sigsys(int sig, siginfo_t *si, void *uctx)
 	syscall(SYS_exit_group, FLINT_EXIT_BAD_SYSCALL);
 }
 
-int seccomp_install_sigsys(struct logger *log)
+#if !FLINT_SECCOMP_SANITIZED
+/* glibc's malloc reads /proc/sys/vm/overcommit_memory the first time it
+ * shrinks a thread arena's heap, and caches the answer; a filtered thread
+ * that got there first would trap on the open. A throwaway thread frees
+ * enough to trigger that shrink now. (ASan has its own allocator.) */
+static void *warm_malloc(void *arg)
+{
+	enum { N = 8, SIZE = 100 << 10 }; /* below the mmap threshold: heap memory */
+	void *p[N];
+
+	(void)arg;
+	for (int i = 0; i < N; i++)
+		p[i] = malloc(SIZE);
+	for (int i = N; i-- > 0;)
+		free(p[i]);
+	return NULL;
+}
+
+static void warm_libc(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, warm_malloc, NULL) == 0)
+		pthread_join(t, NULL);
+}
+#else
+static void warm_libc(void)
+{
+}
+#endif
+
+int seccomp_prepare(struct logger *log)
 {
 	struct sigaction sa;
 
@@ -125,6 +157,7 @@ int seccomp_install_sigsys(struct logger *log)
 	/* glibc reads the time zone file on the first gmtime_r (every log
 	 * line's timestamp): do it now, so no filtered thread ever opens it. */
 	tzset();
+	warm_libc();
 	return sigaction(SIGSYS, &sa, NULL) != 0 ? -errno : 0;
 }
 

@@ -9,7 +9,7 @@
  * logs one line naming the system call and the thread, and ends flint with
  * status 148 (FLINT_EXIT_BAD_SYSCALL, Firecracker's BadSyscall).
  *
- * Threads: seccomp_policy_init() and seccomp_install_sigsys() run once on
+ * Threads: seccomp_policy_init() and seccomp_prepare() run once on
  * main's thread before any other thread exists; seccomp_install() runs on
  * the thread it filters; the policy is read-only once threads exist. */
 #ifndef FLINT_VMM_SECCOMP_H
@@ -88,8 +88,10 @@ int seccomp_policy_parse(struct seccomp_policy *p, const uint8_t *buf, size_t le
 void seccomp_policy_destroy(struct seccomp_policy *p);
 
 /* Install the SIGSYS handler that logs a trapped system call to log's fd
- * and exits with 148. Once, on main's thread, before any filter. */
-int seccomp_install_sigsys(struct logger *log);
+ * and exits with 148, and have glibc do now the file reads it otherwise
+ * does lazily on a later thread (the time zone, malloc's overcommit mode).
+ * Once, on main's thread, before any other thread and any filter. */
+int seccomp_prepare(struct logger *log);
 
 /* Calling thread: set no_new_privs and install p's program for kind t (no
  * program: nothing). p NULL means no filtering. 0 or -errno. */

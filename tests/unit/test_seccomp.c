@@ -323,8 +323,7 @@ static void test_sigsys_report(void **state)
 		struct seccomp_policy p = builtin_policy(&lg);
 		pthread_t th = 0;
 
-		if (seccomp_install_sigsys(&lg) != 0 ||
-		    pthread_create(&th, NULL, violating_vcpu, &p) != 0)
+		if (seccomp_prepare(&lg) != 0 || pthread_create(&th, NULL, violating_vcpu, &p) != 0)
 			syscall(SYS_exit_group, 99);
 		pthread_join(th, NULL);
 		syscall(SYS_exit_group, 0);
