@@ -96,7 +96,7 @@ guest:
 
 # make test: sanitized build, unit tests, bounded fuzzing, then the pytest
 # suite booting real guests. The last line is the combined summary.
-test: san $(UNIT_BINS) guest
+test: all san $(UNIT_BINS) guest
 	@tests/run-all.sh
 
 integration: san guest

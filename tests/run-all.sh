@@ -18,7 +18,9 @@ count() { # $1: "N passed, M failed" line
 }
 
 echo "== unit tests"
-unit_line=$(tests/run-unit.sh "$BUILD"/san/tests/test_* | tee /dev/stderr | tail -1)
+unit_bins=$(find "$BUILD"/san/tests -maxdepth 1 -name 'test_*' -type f -perm -u+x | sort)
+# shellcheck disable=SC2086
+unit_line=$(tests/run-unit.sh $unit_bins | tee /dev/stderr | tail -1)
 count "$unit_line"
 
 echo "== fuzzing (${FUZZ_SECONDS:-20}s per target)"
@@ -30,7 +32,8 @@ fi
 
 echo "== integration tests"
 log=$(mktemp)
-FLINT_BIN=$(pwd)/$BUILD/san/flint FLINT_JAILER_BIN=$(pwd)/$BUILD/san/flint-jailer \
+FLINT_BIN=$(pwd)/$BUILD/san/flint FLINT_JAILER_BIN=$(pwd)/$BUILD/flint-jailer \
+	FLINT_JAILER_SAN_BIN=$(pwd)/$BUILD/san/flint-jailer FLINT_JAILED_BIN=$(pwd)/$BUILD/flint \
 	FLINT_GUEST_DIR=$(pwd)/$BUILD/guest \
 	"$PYTHON" -m pytest -q -rs tests/integration 2>&1 | tee "$log"
 py_line=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1)

@@ -6,7 +6,9 @@ nothing behind. Needs root, cgroups and namespaces.
 
 FLINT_JAILER_BIN names the jailer (default build/flint-jailer);
 FLINT_JAILER_SAN_BIN a build with -DFLINT_TEST_HOOKS (default
-build/san/flint-jailer) for the fault-injection tests."""
+build/san/flint-jailer) for the fault-injection tests. The jailed VMM is
+FLINT_JAILED_BIN (default build/flint, the static release build): a
+sanitized flint cannot run in a jail, as its leak checker needs /proc."""
 import json
 import os
 import queue
@@ -24,7 +26,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 JAILER = os.environ.get("FLINT_JAILER_BIN", os.path.join(ROOT, "build", "flint-jailer"))
 SAN_JAILER = os.environ.get("FLINT_JAILER_SAN_BIN",
                             os.path.join(ROOT, "build", "san", "flint-jailer"))
-FLINT = os.environ.get("FLINT_BIN", os.path.join(ROOT, "build", "flint"))
+FLINT = os.environ.get("FLINT_JAILED_BIN", os.path.join(ROOT, "build", "flint"))
 TEST_GUEST = os.path.join(os.environ.get("FLINT_GUEST_DIR", os.path.join(ROOT, "build", "guest")),
                           "test-guest.elf")
 UID, GID = 31337, 31338
