@@ -94,10 +94,13 @@ static void serial_emit(struct serial *s, uint8_t b)
 	}
 	if (s->out_fd < 0)
 		return;
-	if (write(s->out_fd, &b, 1) == 1)
-		s->bytes_out++;
-	else
+	/* Counted before the write: whoever sees the byte on the console
+	 * then also sees it in the metrics. */
+	s->bytes_out++;
+	if (write(s->out_fd, &b, 1) != 1) {
+		s->bytes_out--;
 		s->out_errors++;
+	}
 }
 
 static uint8_t serial_rx_pop(struct serial *s)
