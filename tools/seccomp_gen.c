@@ -87,6 +87,7 @@ static const struct rule common_rules[] = {
 static const struct rule vcpu_rules[] = {
     IOCTL(KVM_RUN, "running the guest"),
     IOCTL(KVM_IRQ_LINE, "serial and i8042 raise their interrupt lines from the exit handlers"),
+    IOCTL(KVM_GET_REGS, "naming the guest's rip when KVM cannot emulate an instruction"),
     ALLOW(exit, "the vCPU thread ends when the VM stops"),
 };
 

@@ -206,13 +206,19 @@ static void vcpu_handle_mmio(struct vcpu *v)
 static void vcpu_report_internal_error(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
-	char why[160];
+	struct kvm_regs regs;
+	char why[192];
+	int n;
 
-	snprintf(why, sizeof(why), "vCPU %d: KVM internal error, suberror %u%s", v->index,
-		 r->internal.suberror,
-		 r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			 ? " (an instruction KVM cannot emulate)"
-			 : "");
+	n = snprintf(why, sizeof(why), "vCPU %d: KVM internal error, suberror %u%s", v->index,
+		     r->internal.suberror,
+		     r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+			     ? " (an instruction KVM cannot emulate)"
+			     : "");
+	/* Where it happened, for whoever debugs the guest. */
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0 && n > 0 && (size_t)n < sizeof(why))
+		snprintf(why + n, sizeof(why) - (size_t)n, " at rip 0x%llx",
+			 (unsigned long long)regs.rip);
 	vcpu_end_vm(v, FLINT_EXIT_GENERIC, why);
 }
 
