@@ -135,7 +135,7 @@ FUZZ_SECONDS ?= 20
 fuzz-run: $(FUZZ_BINS)
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-LINT_SRCS = $(FLINT_SRCS) $(JAIL_SRCS) $(UNIT_SRCS) $(FUZZ_SRCS) \
+LINT_SRCS = $(FLINT_SRCS) $(JAIL_SRCS) $(UNIT_SRCS) $(FUZZ_SRCS) tools/seccomp_gen.c \
             $(wildcard */*.h devices/virtio/*.h tests/guest/*.c tests/guest/*.h)
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)

@@ -90,7 +90,7 @@ struct api_server {
 	const struct api_ops *ops;
 	void *ops_ctx;
 	struct api_channel ch;
-	struct api_conn *conns; /* API_MAX_CONNS slots, API thread only */
+	struct api_conn *conns;		      /* API_MAX_CONNS slots, API thread only */
 	const struct seccomp_policy *seccomp; /* the API thread's filter; NULL: none */
 	uint64_t next_gen;
 	/* Counters, written by the API thread; read them after api_server_stop(). */

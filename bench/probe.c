@@ -50,7 +50,7 @@ static void probe_record(void)
 int ioctl(int fd, unsigned long req, ...)
 {
 	int (*real)(int, unsigned long, void *) =
-		(int (*)(int, unsigned long, void *))dlsym(RTLD_NEXT, "ioctl");
+	    (int (*)(int, unsigned long, void *))dlsym(RTLD_NEXT, "ioctl");
 	va_list ap;
 	void *arg;
 

@@ -24,9 +24,9 @@ void cmdline_init(struct cmdline *c, size_t limit);
 
 /* Append s, separated from what is there by one space; if the line holds
  * init's arguments (after " -- "), s goes just before the "--" so the kernel
- * still parses it and init's arguments stay intact. An empty s is a no-op. Returns 0, -EINVAL if s holds control characters (newline, tab, ...
- * which would let one argument smuggle in others), or -E2BIG if the result
- * would not fit; c is unchanged on error. */
+ * still parses it and init's arguments stay intact. An empty s is a no-op. Returns 0, -EINVAL if s
+ * holds control characters (newline, tab, ... which would let one argument smuggle in others), or
+ * -E2BIG if the result would not fit; c is unchanged on error. */
 int cmdline_append(struct cmdline *c, const char *s);
 
 /* Append a virtio-mmio device, Firecracker's form:

@@ -11,7 +11,7 @@
 struct boot_timer {
 	struct logger *log;
 	uint64_t start_wall_us; /* CLOCK_MONOTONIC at the start of the boot */
-	uint64_t start_cpu_us;  /* process CPU time at the start */
+	uint64_t start_cpu_us;	/* process CPU time at the start */
 	_Atomic uint64_t signals;
 };
 

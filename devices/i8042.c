@@ -9,33 +9,33 @@
 #define PORT_DATA   0 /* 0x60 */
 #define PORT_STATUS 4 /* 0x64 */
 
-#define STATUS_OBF     0x01 /* output buffer full */
-#define STATUS_SYS     0x04 /* self test passed */
-#define STATUS_CMD     0x08 /* last write was a command */
-#define STATUS_UNLOCK  0x10 /* keyboard not inhibited */
+#define STATUS_OBF    0x01 /* output buffer full */
+#define STATUS_SYS    0x04 /* self test passed */
+#define STATUS_CMD    0x08 /* last write was a command */
+#define STATUS_UNLOCK 0x10 /* keyboard not inhibited */
 
-#define CTR_KBD_INT    0x01
-#define CTR_SYS        0x04
-#define CTR_KBD_DIS    0x10
-#define CTR_AUX_DIS    0x20
-#define CTR_XLATE      0x40
+#define CTR_KBD_INT 0x01
+#define CTR_SYS	    0x04
+#define CTR_KBD_DIS 0x10
+#define CTR_AUX_DIS 0x20
+#define CTR_XLATE   0x40
 
-#define CMD_READ_CTR   0x20
-#define CMD_WRITE_CTR  0x60
-#define CMD_AUX_DIS    0xa7
-#define CMD_AUX_EN     0xa8
-#define CMD_SELF_TEST  0xaa
-#define CMD_KBD_TEST   0xab
-#define CMD_KBD_DIS    0xad
-#define CMD_KBD_EN     0xae
-#define CMD_WRITE_OUT  0xd1
-#define CMD_WRITE_AUX  0xd4
-#define CMD_RESET      0xfe
+#define CMD_READ_CTR  0x20
+#define CMD_WRITE_CTR 0x60
+#define CMD_AUX_DIS   0xa7
+#define CMD_AUX_EN    0xa8
+#define CMD_SELF_TEST 0xaa
+#define CMD_KBD_TEST  0xab
+#define CMD_KBD_DIS   0xad
+#define CMD_KBD_EN    0xae
+#define CMD_WRITE_OUT 0xd1
+#define CMD_WRITE_AUX 0xd4
+#define CMD_RESET     0xfe
 
-#define KBD_ACK        0xfa
-#define KBD_CMD_RESET  0xff
-#define KBD_CMD_GETID  0xf2
-#define KBD_CMD_ECHO   0xee
+#define KBD_ACK	      0xfa
+#define KBD_CMD_RESET 0xff
+#define KBD_CMD_GETID 0xf2
+#define KBD_CMD_ECHO  0xee
 
 void i8042_init(struct i8042 *k)
 {
@@ -161,7 +161,8 @@ void i8042_pio_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 	if (off == PORT_DATA)
 		data[0] = i8042_pop(k);
 	else if (off == PORT_STATUS)
-		data[0] = (k->len ? STATUS_OBF : 0) | STATUS_SYS | STATUS_UNLOCK | k->last_write_cmd;
+		data[0] =
+		    (k->len ? STATUS_OBF : 0) | STATUS_SYS | STATUS_UNLOCK | k->last_write_cmd;
 	pthread_mutex_unlock(&k->lock);
 }
 

@@ -12,8 +12,8 @@
 
 struct i8042 {
 	pthread_mutex_t lock;
-	uint8_t ctr;         /* controller configuration ("command") byte */
-	uint8_t pending_cmd; /* controller command awaiting its data byte */
+	uint8_t ctr;		/* controller configuration ("command") byte */
+	uint8_t pending_cmd;	/* controller command awaiting its data byte */
 	uint8_t last_write_cmd; /* status bit 3: last write went to 0x64 */
 	uint8_t buf[I8042_BUF_SIZE];
 	unsigned head, len;

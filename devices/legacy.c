@@ -28,12 +28,12 @@ static void sink_write(void *dev, uint64_t off, const uint8_t *data, uint32_t le
 int legacy_register(struct bus *pio)
 {
 	static const struct bus_range ranges[] = {
-		{.base = 0x80, .size = 1, .read = sink_read_zero, .write = sink_write},
-		{.base = 0x70, .size = 2, .read = sink_read_zero, .write = sink_write},
-		{.base = 0xcf8, .size = 8, .read = sink_read_ones, .write = sink_write},
-		{.base = 0x2f8, .size = 8, .read = sink_read_ones, .write = sink_write},
-		{.base = 0x3e8, .size = 8, .read = sink_read_ones, .write = sink_write},
-		{.base = 0x2e8, .size = 8, .read = sink_read_ones, .write = sink_write},
+	    {.base = 0x80, .size = 1, .read = sink_read_zero, .write = sink_write},
+	    {.base = 0x70, .size = 2, .read = sink_read_zero, .write = sink_write},
+	    {.base = 0xcf8, .size = 8, .read = sink_read_ones, .write = sink_write},
+	    {.base = 0x2f8, .size = 8, .read = sink_read_ones, .write = sink_write},
+	    {.base = 0x3e8, .size = 8, .read = sink_read_ones, .write = sink_write},
+	    {.base = 0x2e8, .size = 8, .read = sink_read_ones, .write = sink_write},
 	};
 
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {

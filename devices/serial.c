@@ -17,27 +17,27 @@ enum {
 	REG_SCR = 7,
 };
 
-#define IER_RDI      0x01 /* receive data interrupt */
+#define IER_RDI	     0x01 /* receive data interrupt */
 #define IER_THRI     0x02 /* transmit holding register empty interrupt */
 #define IIR_NO_INT   0x01
 #define IIR_THRI     0x02
-#define IIR_RDI      0x04
+#define IIR_RDI	     0x04
 #define IIR_FIFO_ON  0xc0
 #define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
 #define LCR_DLAB     0x80
-#define LSR_DR       0x01
+#define LSR_DR	     0x01
 #define LSR_THRE     0x20
 #define LSR_TEMT     0x40
-#define MCR_DTR      0x01
-#define MCR_RTS      0x02
+#define MCR_DTR	     0x01
+#define MCR_RTS	     0x02
 #define MCR_OUT1     0x04
 #define MCR_OUT2     0x08
 #define MCR_LOOP     0x10
-#define MSR_CTS      0x10
-#define MSR_DSR      0x20
-#define MSR_RI       0x40
-#define MSR_DCD      0x80
+#define MSR_CTS	     0x10
+#define MSR_DSR	     0x20
+#define MSR_RI	     0x40
+#define MSR_DCD	     0x80
 
 void serial_init(struct serial *s, int out_fd)
 {
@@ -46,7 +46,7 @@ void serial_init(struct serial *s, int out_fd)
 	s->out_fd = out_fd;
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS; /* a connected, ready line */
-	s->dll = 0x0c;                        /* 9600 baud */
+	s->dll = 0x0c;			      /* 9600 baud */
 }
 
 void serial_destroy(struct serial *s)

@@ -18,9 +18,9 @@ struct serial {
 	bool thri_pending; /* THR-empty interrupt not yet acknowledged */
 	uint8_t rx[SERIAL_RX_FIFO];
 	unsigned rx_head, rx_len;
-	int out_fd;        /* -1: output discarded */
+	int out_fd; /* -1: output discarded */
 	uint64_t bytes_out, bytes_in, out_errors;
-	bool rx_wanted;    /* the FIFO was full: tell the VMM when space frees */
+	bool rx_wanted; /* the FIFO was full: tell the VMM when space frees */
 	/* Raise the UART's interrupt line (an edge). Called with the lock held. */
 	void (*raise_irq)(void *ctx);
 	void *irq_ctx;

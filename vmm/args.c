@@ -16,31 +16,34 @@ struct arg_spec {
 	size_t offset;
 };
 
-#define ARG(n, k, field) {n, k, offsetof(struct flint_args, field)}
+#define ARG(n, k, field)                                                                           \
+	{                                                                                          \
+		n, k, offsetof(struct flint_args, field)                                           \
+	}
 
 static const struct arg_spec arg_specs[] = {
-	ARG("api-sock", ARG_STRING, api_sock),
-	ARG("id", ARG_STRING, id),
-	ARG("config-file", ARG_STRING, config_file),
-	ARG("no-api", ARG_BOOL, no_api),
-	ARG("boot-timer", ARG_BOOL, boot_timer),
-	ARG("log-path", ARG_STRING, log_path),
-	ARG("level", ARG_STRING, level),
-	ARG("module", ARG_STRING, module),
-	ARG("show-level", ARG_BOOL, show_level),
-	ARG("show-log-origin", ARG_BOOL, show_log_origin),
-	ARG("metrics-path", ARG_STRING, metrics_path),
-	ARG("http-api-max-payload-size", ARG_U64, max_payload),
-	ARG("no-seccomp", ARG_BOOL, no_seccomp),
-	ARG("seccomp-filter", ARG_STRING, seccomp_filter),
-	ARG("start-time-us", ARG_U64, start_time_us),
-	ARG("start-time-cpu-us", ARG_U64, start_time_cpu_us),
-	ARG("parent-cpu-time-us", ARG_U64, parent_cpu_time_us),
-	ARG("describe-snapshot", ARG_STRING, describe_snapshot),
-	ARG("boot-protocol", ARG_STRING, boot_protocol),
-	ARG("kvm-path", ARG_STRING, kvm_path),
-	ARG("help", ARG_BOOL, help),
-	ARG("version", ARG_BOOL, version),
+    ARG("api-sock", ARG_STRING, api_sock),
+    ARG("id", ARG_STRING, id),
+    ARG("config-file", ARG_STRING, config_file),
+    ARG("no-api", ARG_BOOL, no_api),
+    ARG("boot-timer", ARG_BOOL, boot_timer),
+    ARG("log-path", ARG_STRING, log_path),
+    ARG("level", ARG_STRING, level),
+    ARG("module", ARG_STRING, module),
+    ARG("show-level", ARG_BOOL, show_level),
+    ARG("show-log-origin", ARG_BOOL, show_log_origin),
+    ARG("metrics-path", ARG_STRING, metrics_path),
+    ARG("http-api-max-payload-size", ARG_U64, max_payload),
+    ARG("no-seccomp", ARG_BOOL, no_seccomp),
+    ARG("seccomp-filter", ARG_STRING, seccomp_filter),
+    ARG("start-time-us", ARG_U64, start_time_us),
+    ARG("start-time-cpu-us", ARG_U64, start_time_cpu_us),
+    ARG("parent-cpu-time-us", ARG_U64, parent_cpu_time_us),
+    ARG("describe-snapshot", ARG_STRING, describe_snapshot),
+    ARG("boot-protocol", ARG_STRING, boot_protocol),
+    ARG("kvm-path", ARG_STRING, kvm_path),
+    ARG("help", ARG_BOOL, help),
+    ARG("version", ARG_BOOL, version),
 };
 
 static const struct arg_spec *arg_find(const char *name, size_t len)
@@ -76,15 +79,16 @@ static int args_check(struct flint_args *a, struct fault *f)
 {
 	size_t n = strlen(a->id);
 
-	if (n == 0 || n > INSTANCE_ID_MAX || strspn(a->id, "abcdefghijklmnopqrstuvwxyz"
-						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n) {
+	if (n == 0 || n > INSTANCE_ID_MAX ||
+	    strspn(a->id, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n) {
 		fault_set(f, "--id: '%s' must be 1 to %d letters, digits or '-'", a->id,
 			  INSTANCE_ID_MAX);
 		return -EINVAL;
 	}
 	if (a->no_api && !a->config_file && !a->help && !a->version && !a->describe_snapshot) {
 		fault_set(f, "--no-api needs --config-file: there would be no way to configure "
-			  "the microVM");
+			     "the microVM");
 		return -EINVAL;
 	}
 	if (strcmp(a->boot_protocol, "pvh") && strcmp(a->boot_protocol, "linux")) {

@@ -9,8 +9,8 @@
 #include "vmm/config.h"
 
 struct flint_args {
-	const char *api_sock;     /* default /run/firecracker.socket */
-	const char *id;           /* default anonymous-instance */
+	const char *api_sock; /* default /run/firecracker.socket */
+	const char *id;	      /* default anonymous-instance */
 	const char *config_file;
 	bool no_api;
 	bool boot_timer;
@@ -20,14 +20,14 @@ struct flint_args {
 	bool show_level;
 	bool show_log_origin;
 	const char *metrics_path;
-	uint64_t max_payload;     /* --http-api-max-payload-size, default 51200 */
+	uint64_t max_payload; /* --http-api-max-payload-size, default 51200 */
 	bool no_seccomp;
 	const char *seccomp_filter;
 	uint64_t start_time_us, start_time_cpu_us, parent_cpu_time_us;
 	bool has_start_time;
 	const char *describe_snapshot;
 	const char *boot_protocol; /* flint extension: "pvh" (default) or "linux" */
-	const char *kvm_path;      /* flint extension for tests: default /dev/kvm */
+	const char *kvm_path;	   /* flint extension for tests: default /dev/kvm */
 	bool help;
 	bool version;
 };

@@ -47,9 +47,9 @@ static int gm_map_region(struct gm_region *r, enum gm_backing backing)
 	if (backing == GM_BACKING_HUGETLB_2M) {
 		/* Reserve the huge pages now (no MAP_NORESERVE): a shortage is
 		 * an error here, not a SIGBUS when the guest touches its RAM. */
-		void *p = mmap(r->host, r->size, PROT_READ | PROT_WRITE,
-			       (flags & ~MAP_NORESERVE) | MAP_FIXED | MAP_HUGETLB | MAP_HUGE_2MB,
-			       -1, 0);
+		void *p =
+		    mmap(r->host, r->size, PROT_READ | PROT_WRITE,
+			 (flags & ~MAP_NORESERVE) | MAP_FIXED | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
 		if (p == MAP_FAILED)
 			return -errno;
 	} else if (mprotect(r->host, r->size, PROT_READ | PROT_WRITE) != 0) {

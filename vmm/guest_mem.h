@@ -14,10 +14,10 @@
 #define GM_MAX_REGIONS 2
 
 struct gm_region {
-	uint64_t gpa;   /* first guest-physical address */
-	uint64_t size;  /* bytes, a multiple of the page size */
-	uint8_t *host;  /* host address of gpa */
-	uint8_t *map;   /* the whole mapping including guard pages (for munmap) */
+	uint64_t gpa;  /* first guest-physical address */
+	uint64_t size; /* bytes, a multiple of the page size */
+	uint8_t *host; /* host address of gpa */
+	uint8_t *map;  /* the whole mapping including guard pages (for munmap) */
 	size_t map_len;
 };
 
@@ -32,9 +32,9 @@ struct guest_mem {
 };
 
 enum gm_backing {
-	GM_BACKING_ANON,        /* 4 KiB anonymous pages */
-	GM_BACKING_THP,         /* anonymous with MADV_HUGEPAGE */
-	GM_BACKING_HUGETLB_2M,  /* MAP_HUGETLB | MAP_HUGE_2MB */
+	GM_BACKING_ANON,       /* 4 KiB anonymous pages */
+	GM_BACKING_THP,	       /* anonymous with MADV_HUGEPAGE */
+	GM_BACKING_HUGETLB_2M, /* MAP_HUGETLB | MAP_HUGE_2MB */
 };
 
 /* Lay out ram_size bytes of guest RAM: [0, min(ram, MMIO hole start)) and the

@@ -11,7 +11,7 @@
 #include "boot/layout.h"
 
 /* Just below the 4 GiB boundary, where no RAM or MMIO device lives. */
-#define KVM_TSS_ADDR          0xfffbd000ULL
+#define KVM_TSS_ADDR	      0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define KVM_CPUID_MAX_ENTRIES 512
 
@@ -21,16 +21,16 @@ struct kvm_cap_need {
 };
 
 static const struct kvm_cap_need needed_caps[] = {
-	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
-	{KVM_CAP_HLT, "KVM_CAP_HLT"},
-	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
-	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
-	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
-	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
-	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
-	{KVM_CAP_PIT2, "KVM_CAP_PIT2"},
-	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
-	{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+    {KVM_CAP_HLT, "KVM_CAP_HLT"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
 };
 
 static int kvm_check_caps(struct kvm *k, struct fault *f)
@@ -50,7 +50,8 @@ static int kvm_check_caps(struct kvm *k, struct fault *f)
 
 static int kvm_get_supported_cpuid(struct kvm *k, struct fault *f)
 {
-	size_t sz = sizeof(struct kvm_cpuid2) + KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	size_t sz =
+	    sizeof(struct kvm_cpuid2) + KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *c = calloc(1, sz);
 
 	if (!c)
@@ -76,8 +77,10 @@ int kvm_open(struct kvm *k, const char *dev_path, struct fault *f)
 	if (k->kvm_fd < 0) {
 		err = -errno;
 		if (errno == ENOENT)
-			fault_set(f, "%s does not exist: this host has no KVM (enable virtualization "
-				  "or load the kvm module)", dev_path);
+			fault_set(f,
+				  "%s does not exist: this host has no KVM (enable virtualization "
+				  "or load the kvm module)",
+				  dev_path);
 		else
 			fault_set(f, "cannot open %s: %s", dev_path, strerror(errno));
 		return err;
@@ -144,11 +147,11 @@ int kvm_set_memory(struct kvm *k, const struct guest_mem *mem, bool dirty_log, s
 	for (int i = 0; i < mem->nregions; i++) {
 		const struct gm_region *r = &mem->regions[i];
 		struct kvm_userspace_memory_region slot = {
-			.slot = (uint32_t)i,
-			.flags = dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uint64_t)(uintptr_t)r->host,
+		    .slot = (uint32_t)i,
+		    .flags = dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)r->host,
 		};
 		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0) {
 			return kvm_fail(f, "KVM_SET_USER_MEMORY_REGION");

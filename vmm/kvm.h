@@ -12,7 +12,7 @@
 struct kvm {
 	int kvm_fd;
 	int vm_fd;
-	int run_size; /* bytes to mmap per vCPU */
+	int run_size;			    /* bytes to mmap per vCPU */
 	struct kvm_cpuid2 *supported_cpuid; /* malloc'd, from KVM_GET_SUPPORTED_CPUID */
 	int max_vcpus;
 };

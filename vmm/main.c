@@ -55,9 +55,8 @@ static int config_from_file(struct vmm *v, const char *path, struct fault *f)
 	int err = cfg_load_file(&v->cfg, path, f);
 
 	if (!err && l->set)
-		err = log_apply(v->log, l->log_path, l->level[0] ? l->level : NULL,
-				   l->show_level, l->show_log_origin, l->module[0] ? l->module : NULL,
-				   f);
+		err = log_apply(v->log, l->log_path, l->level[0] ? l->level : NULL, l->show_level,
+				l->show_log_origin, l->module[0] ? l->module : NULL, f);
 	if (!err && v->cfg.metrics.set)
 		err = vmm_apply_metrics(v, f);
 	/* A file that cannot boot is a configuration error, like a bad field. */
@@ -155,8 +154,7 @@ static int run(const struct flint_args *a, struct logger *lg, const struct vm_op
 }
 
 /* Before any thread exists: every thread installs its filter from sp. */
-static int setup_seccomp(struct seccomp_policy *sp, const struct flint_args *a,
-			 struct logger *lg)
+static int setup_seccomp(struct seccomp_policy *sp, const struct flint_args *a, struct logger *lg)
 {
 	struct fault f = {""};
 
@@ -212,7 +210,7 @@ int main(int argc, char **argv)
 		start_wall = args.start_time_us, start_cpu = args.start_time_cpu_us;
 	log_init(&lg, args.id);
 	if (log_apply(&lg, args.log_path, args.level, args.show_level, args.show_log_origin,
-			 args.module, &f) != 0) {
+		      args.module, &f) != 0) {
 		fprintf(stderr, "flint: %s\n", f.msg);
 		return FLINT_EXIT_ARG_PARSING;
 	}
@@ -231,14 +229,14 @@ int main(int argc, char **argv)
 		return FLINT_EXIT_GENERIC;
 	}
 	struct vm_options opt = {
-		.kvm_path = args.kvm_path,
-		.serial_in_fd = STDIN_FILENO,
-		.serial_out_fd = STDOUT_FILENO,
-		.start_wall_us = start_wall,
-		.start_cpu_us = start_cpu,
-		.prefer_pvh = strcmp(args.boot_protocol, "pvh") == 0,
-		.boot_timer = args.boot_timer,
-		.seccomp = &sp,
+	    .kvm_path = args.kvm_path,
+	    .serial_in_fd = STDIN_FILENO,
+	    .serial_out_fd = STDOUT_FILENO,
+	    .start_wall_us = start_wall,
+	    .start_cpu_us = start_cpu,
+	    .prefer_pvh = strcmp(args.boot_protocol, "pvh") == 0,
+	    .boot_timer = args.boot_timer,
+	    .seccomp = &sp,
 	};
 	status = run(&args, &lg, &opt);
 	seccomp_policy_destroy(&sp);

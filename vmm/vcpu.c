@@ -16,13 +16,13 @@
 #include "vmm/seccomp.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
-#define VCPU_MAX_MSRS    32
+#define VCPU_MAX_MSRS	 32
 
 /* APIC local vector table delivery modes (Intel SDM vol. 3, 10.5.1). */
-#define APIC_LVT0_OFFSET  0x350
-#define APIC_LVT1_OFFSET  0x360
-#define APIC_MODE_NMI     0x4
-#define APIC_MODE_EXTINT  0x7
+#define APIC_LVT0_OFFSET 0x350
+#define APIC_LVT1_OFFSET 0x360
+#define APIC_MODE_NMI	 0x4
+#define APIC_MODE_EXTINT 0x7
 
 static void vcpu_kick_handler(int sig)
 {
@@ -174,7 +174,8 @@ static void vcpu_handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)r + r->io.data_offset;
 
 	/* KVM fills these, but a bad offset would make us write anywhere. */
-	if (size > 8 || r->io.data_offset >= v->run_size || span > v->run_size - r->io.data_offset) {
+	if (size > 8 || r->io.data_offset >= v->run_size ||
+	    span > v->run_size - r->io.data_offset) {
 		vcpu_end_vm(v, FLINT_EXIT_UNEXPECTED, "malformed KVM_EXIT_IO");
 		return;
 	}
@@ -213,8 +214,8 @@ static void vcpu_report_internal_error(struct vcpu *v)
 	n = snprintf(why, sizeof(why), "vCPU %d: KVM internal error, suberror %u%s", v->index,
 		     r->internal.suberror,
 		     r->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			     ? " (an instruction KVM cannot emulate)"
-			     : "");
+			 ? " (an instruction KVM cannot emulate)"
+			 : "");
 	/* Where it happened, for whoever debugs the guest. */
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0 && n > 0 && (size_t)n < sizeof(why))
 		snprintf(why + n, sizeof(why) - (size_t)n, " at rip 0x%llx",

@@ -20,8 +20,8 @@ enum vcpu_state { VCPU_PAUSED, VCPU_RUNNING, VCPU_STOPPED };
 
 /* Exit status flint ends with (Firecracker's FcExitCode values). */
 enum flint_exit {
-	FLINT_EXIT_OK = 0,            /* guest reset, shutdown or triple fault */
-	FLINT_EXIT_GENERIC = 1,       /* internal failure, logged */
+	FLINT_EXIT_OK = 0,	      /* guest reset, shutdown or triple fault */
+	FLINT_EXIT_GENERIC = 1,	      /* internal failure, logged */
 	FLINT_EXIT_UNEXPECTED = 2,    /* a vCPU exit flint cannot handle */
 	FLINT_EXIT_BAD_SYSCALL = 148, /* seccomp */
 	FLINT_EXIT_BAD_CONFIG = 152,

@@ -123,8 +123,8 @@ static int vm_open_serial_out(struct vm *vm, struct fault *f)
 
 	if (!s->set || !s->serial_out_path[0])
 		return 0;
-	vm->serial_out_fd = open(s->serial_out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				 0600);
+	vm->serial_out_fd =
+	    open(s->serial_out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (vm->serial_out_fd < 0) {
 		fault_set(f, "cannot open serial_out_path %s: %s", s->serial_out_path,
 			  strerror(errno));
@@ -136,12 +136,20 @@ static int vm_open_serial_out(struct vm *vm, struct fault *f)
 
 static int vm_add_legacy_devices(struct vm *vm)
 {
-	struct bus_range com1 = {.base = LAYOUT_COM1_PORT, .size = 8, .dev = &vm->serial,
-				 .read = serial_pio_read, .write = serial_pio_write};
-	struct bus_range kbd = {.base = LAYOUT_I8042_DATA, .size = 5, .dev = &vm->i8042,
-				.read = i8042_pio_read, .write = i8042_pio_write};
-	struct bus_range timer = {.base = LAYOUT_BOOT_TIMER_ADDR, .size = LAYOUT_BOOT_TIMER_SIZE,
-				  .dev = &vm->boot_timer, .read = boot_timer_mmio_read,
+	struct bus_range com1 = {.base = LAYOUT_COM1_PORT,
+				 .size = 8,
+				 .dev = &vm->serial,
+				 .read = serial_pio_read,
+				 .write = serial_pio_write};
+	struct bus_range kbd = {.base = LAYOUT_I8042_DATA,
+				.size = 5,
+				.dev = &vm->i8042,
+				.read = i8042_pio_read,
+				.write = i8042_pio_write};
+	struct bus_range timer = {.base = LAYOUT_BOOT_TIMER_ADDR,
+				  .size = LAYOUT_BOOT_TIMER_SIZE,
+				  .dev = &vm->boot_timer,
+				  .read = boot_timer_mmio_read,
 				  .write = boot_timer_mmio_write};
 	int err;
 
@@ -190,8 +198,11 @@ static int vm_create_vcpus(struct vm *vm, struct fault *f)
 {
 	const struct cfg_machine *m = &vm->cfg->machine;
 
-	vm->vcpu_env = (struct vcpu_env){.pio = &vm->pio, .mmio = &vm->mmio, .log = vm->log,
-					 .end_vm = vm_end_from_vcpu, .ctx = vm,
+	vm->vcpu_env = (struct vcpu_env){.pio = &vm->pio,
+					 .mmio = &vm->mmio,
+					 .log = vm->log,
+					 .end_vm = vm_end_from_vcpu,
+					 .ctx = vm,
 					 .seccomp = vm->opt.seccomp};
 	if ((int)m->vcpu_count > vm->kvm.max_vcpus) {
 		fault_set(f, "vcpu_count %u exceeds this host's KVM limit of %d", m->vcpu_count,

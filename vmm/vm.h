@@ -24,15 +24,15 @@
 #include "vmm/vm_devices.h"
 
 struct vm_options {
-	const char *kvm_path;      /* "/dev/kvm" */
-	int serial_in_fd;          /* -1: no console input */
-	int serial_out_fd;         /* where the console goes; -1 discards */
-	uint64_t start_wall_us;    /* the start of the boot, for the boot timer */
+	const char *kvm_path;	/* "/dev/kvm" */
+	int serial_in_fd;	/* -1: no console input */
+	int serial_out_fd;	/* where the console goes; -1 discards */
+	uint64_t start_wall_us; /* the start of the boot, for the boot timer */
 	uint64_t start_cpu_us;
-	bool prefer_pvh;           /* boot an ELF through PVH when it can */
-	bool boot_timer;           /* --boot-timer: the boot-timer device exists */
-	bool for_restore;          /* build the machine only: no kernel, no boot set-up;
-				    * a snapshot restore fills in memory and state */
+	bool prefer_pvh;		      /* boot an ELF through PVH when it can */
+	bool boot_timer;		      /* --boot-timer: the boot-timer device exists */
+	bool for_restore;		      /* build the machine only: no kernel, no boot set-up;
+					       * a snapshot restore fills in memory and state */
 	const struct seccomp_policy *seccomp; /* each thread's filter; NULL: none */
 };
 
@@ -49,19 +49,19 @@ struct vm {
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
 	struct kernel_image kernel;
-	struct cmdline cmdline;  /* complete once devices have added to it */
+	struct cmdline cmdline; /* complete once devices have added to it */
 	struct vm_device devices[LAYOUT_VIRTIO_MAX];
 	int ndevices;
 	int nvirtio; /* virtio-mmio slots used */
 	struct vcpu_env vcpu_env;
 	struct vcpu vcpus[LAYOUT_MAX_VCPUS];
 	int nvcpus;
-	int end_evt;             /* eventfd: a vCPU or device asks to end the VM */
-	_Atomic int end_status;  /* -1 until someone asks */
-	char end_reason[160];    /* written by the first asker only */
-	bool serial_in_paused;   /* the console FIFO is full */
-	int serial_space_evt;    /* eventfd: the guest drained the console FIFO */
-	int serial_out_fd;       /* serial_out_path, if configured */
+	int end_evt;		/* eventfd: a vCPU or device asks to end the VM */
+	_Atomic int end_status; /* -1 until someone asks */
+	char end_reason[160];	/* written by the first asker only */
+	bool serial_in_paused;	/* the console FIFO is full */
+	int serial_space_evt;	/* eventfd: the guest drained the console FIFO */
+	int serial_out_fd;	/* serial_out_path, if configured */
 	bool started;
 };
 

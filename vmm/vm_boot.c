@@ -80,8 +80,10 @@ int vm_boot_load_kernel(struct vm *vm, struct fault *f)
 	err = cmdline_append(&vm->cmdline,
 			     bs->has_boot_args ? bs->boot_args : LAYOUT_DEFAULT_CMDLINE);
 	if (err)
-		fault_set(f, "boot_args do not fit the kernel's %u-byte command line, or hold "
-			  "control characters", vm->kernel.cmdline_max);
+		fault_set(f,
+			  "boot_args do not fit the kernel's %u-byte command line, or hold "
+			  "control characters",
+			  vm->kernel.cmdline_max);
 	return err;
 }
 
@@ -131,7 +133,8 @@ static int vm_boot_regs(struct vm *vm, struct fault *f)
 		fault_set(f, "setting up the boot registers failed");
 		return err;
 	}
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) != 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) != 0) {
+	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) != 0 ||
+	    ioctl(bsp->fd, KVM_SET_REGS, &regs) != 0) {
 		fault_set(f, "setting the boot vCPU's registers failed: %s", strerror(errno));
 		return -EIO;
 	}
@@ -146,7 +149,8 @@ int vm_boot_finish(struct vm *vm, struct fault *f)
 	if (!err)
 		err = cmdline_write(&vm->mem, &vm->cmdline, LAYOUT_CMDLINE_START, f);
 	if (!err && vm->kernel.protocol == BOOT_PVH)
-		err = pvh_write_start_info(&vm->mem, LAYOUT_CMDLINE_START, initrd_gpa, initrd_len, f);
+		err =
+		    pvh_write_start_info(&vm->mem, LAYOUT_CMDLINE_START, initrd_gpa, initrd_len, f);
 	else if (!err)
 		err = zeropage_write(&vm->mem, &vm->kernel, LAYOUT_CMDLINE_START,
 				     (uint32_t)vm->cmdline.len, initrd_gpa, initrd_len, f);

@@ -140,8 +140,10 @@ int vmm_patch_drive(struct vmm *v, const struct body_drive_patch *p, struct faul
 {
 	if (vmm_find_drive(v, p->drive_id, f) < 0)
 		return -ENOENT;
-	fault_set(f, "Updating drive %s of a running microVM is not supported by this flint "
-		  "build yet.", p->drive_id);
+	fault_set(f,
+		  "Updating drive %s of a running microVM is not supported by this flint "
+		  "build yet.",
+		  p->drive_id);
 	return -ENOTSUP;
 }
 
@@ -149,8 +151,10 @@ int vmm_patch_net(struct vmm *v, const struct body_net_patch *p, struct fault *f
 {
 	for (int i = 0; i < v->cfg.nnets; i++) {
 		if (strcmp(v->cfg.nets[i].iface_id, p->iface_id) == 0) {
-			fault_set(f, "Updating the rate limiters of network interface %s is not "
-				  "supported by this flint build yet.", p->iface_id);
+			fault_set(f,
+				  "Updating the rate limiters of network interface %s is not "
+				  "supported by this flint build yet.",
+				  p->iface_id);
 			return -ENOTSUP;
 		}
 	}

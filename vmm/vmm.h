@@ -18,11 +18,11 @@ enum vmm_state { VMM_NOT_STARTED = 0, VMM_RUNNING, VMM_PAUSED };
 
 /* Snapshot bookkeeping (vmm/vmm_snapshot.c); all zero in a fresh VMM. */
 struct vmm_snap {
-	bool baseline;		  /* a snapshot was created or loaded: a Diff has a base */
-	bool mem_mapped;	  /* guest RAM is a private mapping of this file: */
+	bool baseline;		   /* a snapshot was created or loaded: a Diff has a base */
+	bool mem_mapped;	   /* guest RAM is a private mapping of this file: */
 	uint64_t mem_dev, mem_ino; /* never overwrite it (clones share it) */
-	bool has_uffd;		  /* guest RAM is served by a page-fault handler */
-	int uffd;		  /* held open for the VM's life, as Firecracker does */
+	bool has_uffd;		   /* guest RAM is served by a page-fault handler */
+	int uffd;		   /* held open for the VM's life, as Firecracker does */
 };
 
 struct vmm {

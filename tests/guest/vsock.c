@@ -21,22 +21,22 @@
 #include "lib.h"
 #include "virtio.h"
 
-#define VS_RXQ	       0
-#define VS_TXQ	       1
-#define VS_EVQ	       2
+#define VS_RXQ 0
+#define VS_TXQ 1
+#define VS_EVQ 2
 /* Echo holds rx buffers until the host has credit for the bytes; a host
  * program that stops reading can make the guest hold every buffer (credit
  * counts bytes, not buffers), so echo tests must read while they write. */
-#define VS_RX_BUFS     20
-#define VS_RX_DATA     16384
-#define VS_BUF_ALLOC   65536
-#define VS_MAX_CONNS   8
-#define VS_HOST_CID    2
-#define VS_LOCAL_PORT  1025
-#define VS_PAT	       65536
-#define VS_PING	       "FLINT-VSOCK-PING 0123456789abcdef"
-#define VS_HDR	       sizeof(struct virtio_vsock_hdr)
-#define VS_SHUT_BOTH   (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
+#define VS_RX_BUFS    20
+#define VS_RX_DATA    16384
+#define VS_BUF_ALLOC  65536
+#define VS_MAX_CONNS  8
+#define VS_HOST_CID   2
+#define VS_LOCAL_PORT 1025
+#define VS_PAT	      65536
+#define VS_PING	      "FLINT-VSOCK-PING 0123456789abcdef"
+#define VS_HDR	      sizeof(struct virtio_vsock_hdr)
+#define VS_SHUT_BOTH  (VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND)
 
 struct vs_rxbuf {
 	struct virtio_vsock_hdr hdr;
@@ -49,12 +49,12 @@ struct vs_conn {
 	enum vs_state state;
 	uint64_t peer_cid;
 	uint32_t local, peer;
-	uint32_t fwd_cnt, fwd_sent;		 /* bytes we consumed; as last told */
-	uint32_t peer_buf, peer_fwd, tx_cnt;	 /* the host's credit */
-	uint64_t sent, rcvd, want;		 /* payload totals; bulk target */
+	uint32_t fwd_cnt, fwd_sent;	     /* bytes we consumed; as last told */
+	uint32_t peer_buf, peer_fwd, tx_cnt; /* the host's credit */
+	uint64_t sent, rcvd, want;	     /* payload totals; bulk target */
 	bool reset, acked, pinged;
-	int16_t held[VS_RX_BUFS];		 /* rx buffers waiting to be echoed */
-	uint32_t held_off;			 /* bytes of held[0] already echoed */
+	int16_t held[VS_RX_BUFS]; /* rx buffers waiting to be echoed */
+	uint32_t held_off;	  /* bytes of held[0] already echoed */
 	unsigned nheld;
 };
 
@@ -138,8 +138,8 @@ static uint32_t vs_credit(const struct vs_conn *c)
 
 /* Send one packet on c (payload at data, zero-copy); waits for the device
  * to take it. */
-static int vs_send(struct vs *v, struct vs_conn *c, uint16_t op, uint32_t flags,
-		   const void *data, uint32_t len)
+static int vs_send(struct vs *v, struct vs_conn *c, uint16_t op, uint32_t flags, const void *data,
+		   uint32_t len)
 {
 	struct vbuf b[2] = {{&v->txhdr, VS_HDR, false}, {data, len, false}};
 	uint32_t used;

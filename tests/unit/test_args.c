@@ -9,8 +9,8 @@
 
 #include "vmm/args.h"
 
-#define PARSE(a, f, ...)                                                                  \
-	args_parse((a), (int)(sizeof((char *[]){"flint", __VA_ARGS__}) / sizeof(char *)),  \
+#define PARSE(a, f, ...)                                                                           \
+	args_parse((a), (int)(sizeof((char *[]){"flint", __VA_ARGS__}) / sizeof(char *)),          \
 		   (char *[]){"flint", __VA_ARGS__}, (f))
 
 static void defaults(void **state)
@@ -71,9 +71,9 @@ static void refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults),
-		cmocka_unit_test(both_value_forms),
-		cmocka_unit_test(refusals),
+	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(both_value_forms),
+	    cmocka_unit_test(refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,14 +45,14 @@ static void accessor_edges(void **state)
 	base = gm_ptr(&m, 0, 1);
 	assert_non_null(base);
 	assert_ptr_equal(gm_ptr(&m, MiB(2) - 1, 1), base + MiB(2) - 1);
-	assert_null(gm_ptr(&m, MiB(2) - 1, 2));        /* straddles the end */
-	assert_null(gm_ptr(&m, MiB(2), 1));            /* just past the end */
-	assert_non_null(gm_ptr(&m, MiB(2), 0));        /* zero length at the end */
-	assert_null(gm_ptr(&m, MiB(2) + 1, 0));        /* zero length past the end */
-	assert_null(gm_ptr(&m, UINT64_MAX, 2));        /* wraps around */
-	assert_null(gm_ptr(&m, 16, UINT64_MAX));       /* length overflows */
-	assert_null(gm_ptr(&m, 0, MiB(2) + 1));        /* longer than RAM */
-	assert_non_null(gm_ptr(&m, 0, MiB(2)));        /* all of RAM */
+	assert_null(gm_ptr(&m, MiB(2) - 1, 2));	 /* straddles the end */
+	assert_null(gm_ptr(&m, MiB(2), 1));	 /* just past the end */
+	assert_non_null(gm_ptr(&m, MiB(2), 0));	 /* zero length at the end */
+	assert_null(gm_ptr(&m, MiB(2) + 1, 0));	 /* zero length past the end */
+	assert_null(gm_ptr(&m, UINT64_MAX, 2));	 /* wraps around */
+	assert_null(gm_ptr(&m, 16, UINT64_MAX)); /* length overflows */
+	assert_null(gm_ptr(&m, 0, MiB(2) + 1));	 /* longer than RAM */
+	assert_non_null(gm_ptr(&m, 0, MiB(2)));	 /* all of RAM */
 	gm_destroy(&m);
 }
 
@@ -115,13 +115,10 @@ static void guard_pages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(layout_small),
-		cmocka_unit_test(layout_split_around_hole),
-		cmocka_unit_test(accessor_edges),
-		cmocka_unit_test(accessor_copy),
-		cmocka_unit_test(accessor_cross_region),
-		cmocka_unit_test(create_rejects_bad_sizes),
-		cmocka_unit_test(guard_pages),
+	    cmocka_unit_test(layout_small),	     cmocka_unit_test(layout_split_around_hole),
+	    cmocka_unit_test(accessor_edges),	     cmocka_unit_test(accessor_copy),
+	    cmocka_unit_test(accessor_cross_region), cmocka_unit_test(create_rejects_bad_sizes),
+	    cmocka_unit_test(guard_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

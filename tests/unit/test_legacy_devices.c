@@ -98,7 +98,7 @@ static void serial_interrupts(void **state)
 	assert_int_equal(irq_count, 1);
 	assert_int_equal(rd(&s, 2) & 0x0f, 0x02);
 	assert_int_equal(rd(&s, 2) & 0x0f, 0x01); /* read acknowledged it */
-	wr(&s, 0, 'a');                           /* a fresh edge per byte sent */
+	wr(&s, 0, 'a');				  /* a fresh edge per byte sent */
 	assert_int_equal(irq_count, 2);
 	rd(&s, 5); /* polling LSR raises nothing more */
 	rd(&s, 5);
@@ -151,7 +151,7 @@ static void i8042_probe_and_reset(void **state)
 	k.reset = count_reset;
 	reset_count = 0;
 	assert_int_equal(kbd_rd(&k, 4) & 0x01, 0); /* nothing to read */
-	kbd_wr(&k, 4, 0x20);                        /* read CTR */
+	kbd_wr(&k, 4, 0x20);			   /* read CTR */
 	assert_int_equal(kbd_rd(&k, 4) & 0x01, 1);
 	uint8_t ctr = kbd_rd(&k, 0);
 	kbd_wr(&k, 4, 0x60); /* write CTR */
@@ -200,7 +200,7 @@ static void bus_overlap_and_default(void **state)
 	assert_int_equal(bus_add(&b, &r), -EEXIST);
 	r.base = UINT64_MAX - 2;
 	assert_int_equal(bus_add(&b, &r), -EINVAL); /* wraps */
-	assert_null(bus_find(&b, 0x3fe, 4));         /* straddles the end */
+	assert_null(bus_find(&b, 0x3fe, 4));	    /* straddles the end */
 	assert_int_equal(bus_read(&b, 0x500, v, 4), -ENOENT);
 	assert_int_equal(v[0], 0xff);
 	assert_int_equal(legacy_register(&b), 0);
@@ -211,13 +211,13 @@ static void bus_overlap_and_default(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(serial_output_reaches_fd),
-		cmocka_unit_test(serial_probe_like_linux),
-		cmocka_unit_test(serial_interrupts),
-		cmocka_unit_test(serial_input_bounded),
-		cmocka_unit_test(i8042_probe_and_reset),
-		cmocka_unit_test(i8042_ctrl_alt_del_bounded),
-		cmocka_unit_test(bus_overlap_and_default),
+	    cmocka_unit_test(serial_output_reaches_fd),
+	    cmocka_unit_test(serial_probe_like_linux),
+	    cmocka_unit_test(serial_interrupts),
+	    cmocka_unit_test(serial_input_bounded),
+	    cmocka_unit_test(i8042_probe_and_reset),
+	    cmocka_unit_test(i8042_ctrl_alt_del_bounded),
+	    cmocka_unit_test(bus_overlap_and_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
