@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -479,7 +480,7 @@ static int api_socket_open(const char *path)
 
 	if (strlen(path) >= sizeof(sa.sun_path) || path[0] == '\0')
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1); /* length checked above */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -538,7 +539,7 @@ static int api_server_setup(struct api_server *s, const char *sock_path)
 	s->listen_fd = api_socket_open(sock_path);
 	if (s->listen_fd < 0)
 		return s->listen_fd;
-	strcpy(s->sock_path, sock_path);
+	snprintf(s->sock_path, sizeof(s->sock_path), "%s", sock_path);
 	ret = api_epoll_add(s->epfd, s->listen_fd, API_TAG_LISTEN);
 	if (!ret)
 		ret = api_epoll_add(s->epfd, s->stop_efd, API_TAG_STOP);

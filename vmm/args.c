@@ -91,7 +91,7 @@ static int args_check(struct flint_args *a, struct fault *f)
 			     "the microVM");
 		return -EINVAL;
 	}
-	if (strcmp(a->boot_protocol, "pvh") && strcmp(a->boot_protocol, "linux")) {
+	if (strcmp(a->boot_protocol, "pvh") != 0 && strcmp(a->boot_protocol, "linux") != 0) {
 		fault_set(f, "--boot-protocol: '%s' is not 'pvh' or 'linux'", a->boot_protocol);
 		return -EINVAL;
 	}
