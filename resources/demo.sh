@@ -15,14 +15,17 @@ cat >"$tmp/linux.json" <<JSON
 {
   "boot-source": {
     "kernel_image_path": "$guest/vmlinux",
-    "initrd_path": "$guest/initramfs.cpio.gz",
     "boot_args": "console=ttyS0 reboot=k panic=1 pci=off $extra -- uname -a"
   },
+  "drives": [
+    { "drive_id": "rootfs", "path_on_host": "$guest/rootfs.ext4",
+      "is_root_device": true, "is_read_only": true }
+  ],
   "machine-config": { "vcpu_count": 1, "mem_size_mib": 128 }
 }
 JSON
 
-echo "== flint: booting Linux (vmlinux + initramfs, 1 vCPU, 128 MiB)"
+echo "== flint: booting Linux (vmlinux, root on virtio-blk rootfs.ext4, 1 vCPU, 128 MiB)"
 start=$(date +%s%N)
 "$build/flint" --no-api --boot-timer --config-file "$tmp/linux.json" </dev/null 2>"$tmp/log" |
 	tee "$tmp/console"
@@ -32,7 +35,7 @@ echo "== Linux ran for $(((end - start) / 1000000)) ms under flint"
 
 if [ -d /sys/module/kvm_pvm ] && ! grep -q "^Linux " "$tmp/console"; then
 	echo "== This host's /dev/kvm is kvm_pvm: a stock kernel runs in kernel mode only, so it"
-	echo "   stops at 'Run /init' (its first system call faults); see shared/HOST.md."
+	echo "   stops at 'Run /sbin/init' (its first system call faults); see shared/HOST.md."
 	echo "== flint: booting the freestanding test guest (2 vCPUs) to show the devices at work"
 	cat >"$tmp/guest.json" <<JSON
 {
