@@ -38,11 +38,14 @@ class Bench:
         script = os.path.join(root, "resources", "host-boot-args.sh")
         self.host_args = subprocess.run([script], capture_output=True, text=True).stdout.strip()
 
-    def flint_cmd(self, kernel, args, mem=128, vcpus=1, initrd=None, extra=()):
+    def flint_cmd(self, kernel, args, mem=128, vcpus=1, initrd=None, extra=(), rootfs=None):
         cfg = {"boot-source": {"kernel_image_path": kernel, "boot_args": args},
                "machine-config": {"vcpu_count": vcpus, "mem_size_mib": mem}}
         if initrd:
             cfg["boot-source"]["initrd_path"] = initrd
+        if rootfs:  # flint adds root=/dev/vda ro, as Firecracker does
+            cfg["drives"] = [{"drive_id": "rootfs", "path_on_host": rootfs,
+                              "is_root_device": True, "is_read_only": True}]
         path = os.path.join(self.tmp, "vm.json")
         with open(path, "w") as f:
             json.dump(cfg, f)
@@ -50,13 +53,18 @@ class Bench:
         # Debug level, on the same CLOCK_MONOTONIC the probe uses.
         return [self.flint, "--no-api", "--level", "Debug", "--config-file", path] + list(extra)
 
-    def qemu_cmd(self, kernel, args, mem=128, vcpus=1, initrd=None):
+    def qemu_cmd(self, kernel, args, mem=128, vcpus=1, initrd=None, rootfs=None):
         cmd = [QEMU, "-M", "microvm,acpi=off", "-accel", "kvm", "-cpu", "host",
                "-m", str(mem), "-smp", str(vcpus), "-nodefaults", "-no-user-config",
                "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel,
                "-append", args]
         if initrd:
             cmd += ["-initrd", initrd]
+        if rootfs:
+            cmd[cmd.index("-append") + 1] = "root=/dev/vda ro " + args
+            cmd += ["-global", "virtio-mmio.force-legacy=false",
+                    "-drive", f"id=root,file={rootfs},format=raw,if=none,readonly=on",
+                    "-device", "virtio-blk-device,drive=root"]
         return cmd
 
     def spawn(self, cmd, until=None, timeout=120, keep=False):
@@ -150,7 +158,7 @@ def main():
     b = Bench(a.build)
     tg = os.path.join(b.guest, "test-guest.elf")
     vmlinux = os.path.join(b.guest, "vmlinux")
-    initrd = os.path.join(b.guest, "initramfs.cpio.gz")
+    rootfs = os.path.join(b.guest, "rootfs.ext4")
     rows = []
 
     def both(n, fcmd, qcmd, until, keep=False, timeout=120):
@@ -177,11 +185,11 @@ def main():
                         [x.get("rss_overhead_kib") for x in q], 1 / 1024))
     if a.only in ("", "linux") and os.path.exists(vmlinux):
         args = f"console=ttyS0 reboot=k panic=1 pci=off {b.host_args}"
-        f, q = both(a.linux_runs, b.flint_cmd(vmlinux, args, initrd=initrd),
-                    b.qemu_cmd(vmlinux, args, initrd=initrd), "Run /init", timeout=300)
+        f, q = both(a.linux_runs, b.flint_cmd(vmlinux, args, rootfs=rootfs),
+                    b.qemu_cmd(vmlinux, args, rootfs=rootfs), "Run /sbin/init", timeout=300)
         rows.append(row("Linux: spawn to first KVM_RUN (wall)", "ms",
                         [x["first_run_wall"] for x in f], [x["first_run_wall"] for x in q], 1e3))
-        rows.append(row("Linux: spawn to `Run /init`", "s", [x["line"] for x in f],
+        rows.append(row("Linux: spawn to `Run /sbin/init`", "s", [x["line"] for x in f],
                         [x["line"] for x in q], 1))
         rows.append(row("Linux: spawn to exit (panic=1 reboot)", "s", [x["exit"] for x in f],
                         [x["exit"] for x in q], 1))
