@@ -135,7 +135,10 @@ static int vq_enter_indirect(const struct virtq *q, const struct guest_mem *m,
 		return -EINVAL; /* not negotiated, or nested */
 	if (flags & VRING_DESC_F_NEXT)
 		return -EINVAL; /* §2.6.5.3.1: INDIRECT and NEXT are exclusive */
-	if (len == 0 || len % VQ_DESC_BYTES != 0 || addr % VRING_DESC_ALIGN_SIZE != 0)
+	/* No alignment is required of an indirect table (only the ring's own
+	 * table is 16-aligned, §2.7): Linux's kmalloc may give 8-aligned ones,
+	 * and descriptors are copied out with gm_read anyway. */
+	if (len == 0 || len % VQ_DESC_BYTES != 0)
 		return -EINVAL;
 	if (!gm_ptr(m, addr, len))
 		return -EFAULT;

@@ -276,6 +276,22 @@ static void test_indirect(void **state)
 	assert_int_equal(f->c.write_len, 513);
 }
 
+/* Linux's kmalloc (SLOB) may place an indirect table on an 8-byte boundary;
+ * the spec asks no alignment of it, so it must be accepted. */
+static void test_indirect_table_8_aligned(void **state)
+{
+	struct fx *f = *state;
+
+	ready(f, ALLFEAT);
+	put_desc_at(f, TABLE + 8, 0, BUF, 16, VRING_DESC_F_NEXT, 1);
+	put_desc_at(f, TABLE + 8, 1, BUF + 0x400, 1, VRING_DESC_F_WRITE, 0);
+	put_desc(f, 0, TABLE + 8, 32, VRING_DESC_F_INDIRECT, 0);
+	offer(f, 0, 0);
+	assert_int_equal(vq_pop(&f->q, &f->m, &f->c), 1);
+	assert_int_equal(f->c.nsegs, 2);
+	assert_int_equal(f->c.write_len, 1);
+}
+
 static void test_indirect_not_negotiated(void **state)
 {
 	struct fx *f = *state;
@@ -538,14 +554,30 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-	    T(test_simple_chain),	T(test_bad_sizes),	    T(test_bad_alignment),
-	    T(test_rings_outside_ram),	T(test_avail_idx_jump),	    T(test_avail_idx_wraps),
-	    T(test_head_out_of_range),	T(test_next_out_of_range),  T(test_descriptor_loop),
-	    T(test_chain_exactly_size), T(test_indirect),	    T(test_indirect_not_negotiated),
-	    T(test_indirect_hostile),	T(test_indirect_too_long),  T(test_buffer_outside_ram),
-	    T(test_length_overflow),	T(test_too_many_segments),  T(test_readable_after_writable),
-	    T(test_undo_pop),		T(test_no_interrupt_flag),  T(test_event_idx_interrupts),
-	    T(test_enable_notify),	T(test_chain_copy_helpers),
+	    T(test_simple_chain),
+	    T(test_bad_sizes),
+	    T(test_bad_alignment),
+	    T(test_indirect_table_8_aligned),
+	    T(test_rings_outside_ram),
+	    T(test_avail_idx_jump),
+	    T(test_avail_idx_wraps),
+	    T(test_head_out_of_range),
+	    T(test_next_out_of_range),
+	    T(test_descriptor_loop),
+	    T(test_chain_exactly_size),
+	    T(test_indirect),
+	    T(test_indirect_not_negotiated),
+	    T(test_indirect_hostile),
+	    T(test_indirect_too_long),
+	    T(test_buffer_outside_ram),
+	    T(test_length_overflow),
+	    T(test_too_many_segments),
+	    T(test_readable_after_writable),
+	    T(test_undo_pop),
+	    T(test_no_interrupt_flag),
+	    T(test_event_idx_interrupts),
+	    T(test_enable_notify),
+	    T(test_chain_copy_helpers),
 #undef T
 	};
 
