@@ -2,6 +2,9 @@
 #include "vmm/vmm.h"
 
 #include "api/body.h"
+#include "devices/rate_limiter.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/net.h"
 #include "vmm/seccomp.h"
 
 #include <errno.h>
@@ -136,28 +139,74 @@ static int vmm_find_drive(const struct vmm *v, const char *id, struct fault *f)
 	return -1;
 }
 
+/* The running device behind a configured id (kind "block" or "net"). */
+static void *vmm_device(struct vmm *v, const char *kind, const char *id)
+{
+	for (int i = 0; v->vm && i < v->vm->ndevices; i++) {
+		const struct vm_device *d = &v->vm->devices[i];
+		if (strcmp(d->kind, kind) == 0 && strcmp(d->id, id) == 0)
+			return d->dev;
+	}
+	return NULL;
+}
+
+/* Firecracker's PATCH: only the buckets given change. */
+static void vmm_merge_limiter(struct cfg_rate_limiter *dst, const struct cfg_rate_limiter *src)
+{
+	if (src->bandwidth.set)
+		dst->bandwidth = src->bandwidth;
+	if (src->ops.set)
+		dst->ops = src->ops;
+}
+
 int vmm_patch_drive(struct vmm *v, const struct body_drive_patch *p, struct fault *f)
 {
-	if (vmm_find_drive(v, p->drive_id, f) < 0)
+	int i = vmm_find_drive(v, p->drive_id, f);
+	struct cfg_drive *d;
+	struct virtio_blk *b;
+
+	if (i < 0)
 		return -ENOENT;
-	fault_set(f,
-		  "Updating drive %s of a running microVM is not supported by this flint "
-		  "build yet.",
-		  p->drive_id);
-	return -ENOTSUP;
+	d = &v->cfg.drives[i];
+	b = vmm_device(v, "block", p->drive_id);
+	if (!b) {
+		fault_set(f, "Drive %s is not attached to the running microVM.", p->drive_id);
+		return -ENOENT;
+	}
+	/* The new image is opened (and checked) before anything changes. */
+	if (p->has_path_on_host && blk_update_path(b, p->path_on_host, f) != 0)
+		return -EINVAL;
+	if (p->has_path_on_host)
+		snprintf(d->path_on_host, sizeof(d->path_on_host), "%s", p->path_on_host);
+	if (p->has_rate_limiter) {
+		vmm_merge_limiter(&d->rate_limiter, &p->rate_limiter);
+		blk_update_rate_limiter(b, &p->rate_limiter);
+	}
+	LOG_INFO(v->log, "Drive %s updated", p->drive_id);
+	return 0;
 }
 
 int vmm_patch_net(struct vmm *v, const struct body_net_patch *p, struct fault *f)
 {
-	for (int i = 0; i < v->cfg.nnets; i++) {
-		if (strcmp(v->cfg.nets[i].iface_id, p->iface_id) == 0) {
-			fault_set(f,
-				  "Updating the rate limiters of network interface %s is not "
-				  "supported by this flint build yet.",
-				  p->iface_id);
-			return -ENOTSUP;
-		}
+	struct cfg_net *n = NULL;
+	struct virtio_net *dev;
+
+	for (int i = 0; i < v->cfg.nnets; i++)
+		if (strcmp(v->cfg.nets[i].iface_id, p->iface_id) == 0)
+			n = &v->cfg.nets[i];
+	dev = n ? vmm_device(v, "net", p->iface_id) : NULL;
+	if (!dev) {
+		fault_set(f, "Invalid network interface ID: %s", p->iface_id);
+		return -ENOENT;
 	}
-	fault_set(f, "Invalid network interface ID: %s", p->iface_id);
-	return -ENOENT;
+	if (p->has_rx_rate_limiter) {
+		vmm_merge_limiter(&n->rx_rate_limiter, &p->rx_rate_limiter);
+		rl_update(&dev->rx_rl, &p->rx_rate_limiter, dev->now_ns());
+	}
+	if (p->has_tx_rate_limiter) {
+		vmm_merge_limiter(&n->tx_rate_limiter, &p->tx_rate_limiter);
+		rl_update(&dev->tx_rl, &p->tx_rate_limiter, dev->now_ns());
+	}
+	LOG_INFO(v->log, "Network interface %s updated", p->iface_id);
+	return 0;
 }
