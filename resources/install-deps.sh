@@ -4,12 +4,12 @@
 set -eu
 packages=(
 	# build and test flint
-	gcc make clang libclang-rt-14-dev clang-format clang-tidy cppcheck
+	build-essential gcc make libc6-dev clang libclang-rt-14-dev clang-format clang-tidy cppcheck
 	libseccomp-dev libjsmn-dev libbpf-dev liburing-dev libcmocka-dev
 	python3 python3-pytest iproute2 curl socat
 	# build the guest kernel and rootfs
 	linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
-	e2fsprogs busybox-static
+	e2fsprogs busybox-static lz4 gzip patch
 	# benchmarks compare against QEMU microvm
 	qemu-system-x86
 )
