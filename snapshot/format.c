@@ -1,5 +1,6 @@
 /* State file container: writer, checking reader, file I/O. */
 #include "snapshot/format.h"
+#include "vmm/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -233,22 +234,6 @@ void snap_writer_free(struct snap_writer *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static int snap_read_all(int fd, uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int snap_read_file(const char *path, uint8_t **buf, size_t *len, struct fault *f)
 {
 	struct stat st;
@@ -271,7 +256,7 @@ int snap_read_file(const char *path, uint8_t **buf, size_t *len, struct fault *f
 	}
 	*len = (size_t)st.st_size;
 	*buf = malloc(*len ? *len : 1);
-	err = *buf ? snap_read_all(fd, *buf, *len) : -ENOMEM;
+	err = *buf ? fd_read_full(fd, *buf, *len) : -ENOMEM;
 	if (err) {
 		fault_set(f, "cannot read the snapshot state file '%s': %s", path, strerror(-err));
 		free(*buf);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/body.h"
+#include "vmm/fileio.h"
 #include "api/json.h"
 #include "vmm/config.h"
 
@@ -199,22 +200,6 @@ int cfg_load_json(struct vm_config *cfg, const char *json, uint64_t len, struct 
 	return r;
 }
 
-static int read_all(int fd, char *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int cfg_load_file(struct vm_config *cfg, const char *path, struct fault *f)
 {
 	struct stat st;
@@ -240,7 +225,7 @@ int cfg_load_file(struct vm_config *cfg, const char *path, struct fault *f)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_all(fd, buf, (size_t)st.st_size);
+	r = fd_read_full(fd, buf, (size_t)st.st_size);
 	if (r) {
 		fault_set(f, "cannot read config file '%s': %s", path, strerror(-r));
 		r = -EINVAL;
