@@ -6,14 +6,7 @@
 #include <string.h>
 
 #include "devices/virtio/mmio.h"
-#include "devices/virtio/net.h"
-#include "devices/virtio/vsock.h"
 #include "vmm/vm.h"
-
-static int vm_net_save(void *dev, void *buf, size_t cap, size_t *len);
-static int vm_net_restore(void *dev, const void *buf, size_t len, struct fault *f);
-static int vm_vsock_save(void *dev, void *buf, size_t cap, size_t *len);
-static int vm_vsock_restore(void *dev, const void *buf, size_t len, struct fault *f);
 
 int vm_virtio_slot(struct vm *vm, uint64_t *base, uint32_t *irq, struct fault *f)
 {
@@ -39,17 +32,7 @@ int vm_add_device(struct vm *vm, const struct vm_device *d, struct fault *f)
 		fault_set(f, "too many devices");
 		return -ENOSPC;
 	}
-	vm->devices[vm->ndevices] = *d;
-	/* Snapshot hooks for the kinds whose adders do not set their own yet
-	 * (they belong in vm_net.c / vm_vsock.c). */
-	if (!d->save && !d->restore && strcmp(d->kind, "net") == 0) {
-		vm->devices[vm->ndevices].save = vm_net_save;
-		vm->devices[vm->ndevices].restore = vm_net_restore;
-	} else if (!d->save && !d->restore && strcmp(d->kind, "vsock") == 0) {
-		vm->devices[vm->ndevices].save = vm_vsock_save;
-		vm->devices[vm->ndevices].restore = vm_vsock_restore;
-	}
-	vm->ndevices++;
+	vm->devices[vm->ndevices++] = *d;
 	return 0;
 }
 
@@ -112,34 +95,4 @@ int vm_virtio_restore(struct virtio_mmio *t, const void *buf, size_t len, struct
 	for (uint32_t q = 0; st.active && q < t->ops->num_queues; q++)
 		virtio_mmio_requeue(t, q);
 	return 0;
-}
-
-/* net: the transport state; the tap is the one the restored configuration
- * names (network_overrides may have changed it), the guest's MAC and
- * offloads come back with the configuration and the negotiated features. */
-static int vm_net_save(void *dev, void *buf, size_t cap, size_t *len)
-{
-	return vm_virtio_save(&((struct virtio_net *)dev)->mmio, buf, cap, len);
-}
-
-static int vm_net_restore(void *dev, const void *buf, size_t len, struct fault *f)
-{
-	return vm_virtio_restore(&((struct virtio_net *)dev)->mmio, buf, len, f);
-}
-
-static int vm_vsock_save(void *dev, void *buf, size_t cap, size_t *len)
-{
-	return vm_virtio_save(&((struct virtio_vsock *)dev)->mmio, buf, cap, len);
-}
-
-static int vm_vsock_restore(void *dev, const void *buf, size_t len, struct fault *f)
-{
-	struct virtio_vsock *v = dev;
-	int err = vm_virtio_restore(&v->mmio, buf, len, f);
-
-	/* The host ends of the guest's connections are gone: tell the driver
-	 * (TRANSPORT_RESET). No event buffer is no error: vsock counts it. */
-	if (!err && v->mmio.active)
-		(void)vsock_transport_reset(v);
-	return err;
 }

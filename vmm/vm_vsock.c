@@ -43,12 +43,31 @@ static void vm_vsock_metrics(void *dev, struct metrics_out *o)
 	metrics_counter(o, "rx_invalid_bufs", s->rx_invalid_bufs);
 }
 
+static int vm_vsock_save(void *dev, void *buf, size_t cap, size_t *len)
+{
+	return vm_virtio_save(&((struct virtio_vsock *)dev)->mmio, buf, cap, len);
+}
+
+static int vm_vsock_restore(void *dev, const void *buf, size_t len, struct fault *f)
+{
+	struct virtio_vsock *v = dev;
+	int err = vm_virtio_restore(&v->mmio, buf, len, f);
+
+	/* The host ends of the guest's connections are gone: tell the driver
+	 * (TRANSPORT_RESET). No event buffer is no error: vsock counts it. */
+	if (!err && v->mmio.active)
+		(void)vsock_transport_reset(v);
+	return err;
+}
+
 int vm_add_vsock(struct vm *vm, struct fault *f)
 {
 	struct vm_device entry = {.kind = "vsock",
 				  .id = "vsock",
 				  .destroy = vm_vsock_destroy,
-				  .metrics = vm_vsock_metrics};
+				  .metrics = vm_vsock_metrics,
+				  .save = vm_vsock_save,
+				  .restore = vm_vsock_restore};
 	const struct cfg_vsock *cfg = &vm->cfg->vsock;
 	struct virtio_vsock *v;
 	int err;
