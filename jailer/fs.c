@@ -17,7 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int copy_fd(int in, int out)
+/* read/write loop: the fallback where copy_file_range() cannot copy. */
+static int copy_fd_rw(int in, int out)
 {
 	char buf[65536];
 	ssize_t n;
@@ -38,8 +39,43 @@ static int copy_fd(int in, int out)
 	return 0;
 }
 
-/* A hard link shares the inode; across file systems a copy has to do. The
- * copy keeps the permission bits but not set-id bits. */
+/* copy_file_range() copies in the kernel without a round trip through our
+ * buffers (a 2 MiB static flint costs well under a millisecond). A file
+ * system or kernel that cannot do it fails the first call before anything
+ * is written, so the read/write loop can take over from offset 0. A reflink
+ * that some file systems make here is still a new inode with its own page
+ * cache, which is all that copying is for (see copy_exec). */
+static int copy_fd(int in, int out, off_t size)
+{
+	off_t done = 0;
+
+	while (done < size) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && done == 0 &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+			return copy_fd_rw(in, out);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the exec file shrank under us */
+		done += n;
+	}
+	return 0;
+}
+
+/* The exec file is always copied, never hard-linked, as Firecracker's jailer
+ * does (src/jailer/src/env.rs):
+ * - a hard link fails across file systems (the jail base on its own mount);
+ * - a hard link puts the host binary's inode inside the jail: a jailed
+ *   process running as uid could then write through it if its mode allows,
+ *   and every jailed VMM would share that inode's page cache, so one VMM's
+ *   code pages (.text) would be the same physical memory as another's,
+ *   which Firecracker's threat model rules out (no memory shared between
+ *   microVMs, e.g. for cache side channels).
+ * The copy keeps the permission bits but not set-id bits. */
 static int copy_exec(const char *src, const char *dst)
 {
 	struct stat st;
@@ -59,7 +95,7 @@ static int copy_exec(const char *src, const char *dst)
 		close(in);
 		return rc;
 	}
-	rc = copy_fd(in, out);
+	rc = copy_fd(in, out, st.st_size);
 	if (!rc && fchmod(out, st.st_mode & 0777))
 		rc = -errno;
 	if (close(out) && !rc)
@@ -150,7 +186,7 @@ static int check_interp(struct jail_ctx *ctx, int fd)
 	return 0;
 }
 
-static int link_exec(struct jail_ctx *ctx)
+static int copy_exec_in(struct jail_ctx *ctx)
 {
 	struct jail_plan *p = ctx->plan;
 	char dst[PATH_MAX];
@@ -158,16 +194,12 @@ static int link_exec(struct jail_ctx *ctx)
 
 	if (jail_path_join(dst, sizeof(dst), p->root_dir, p->exec_name))
 		return jail_fail(&ctx->err, ENAMETOOLONG, "jail: %s", p->root_dir);
-	if (link(p->exec_path, dst)) {
-		if (errno != EXDEV && errno != EPERM)
-			return jail_fail(&ctx->err, errno, "jail: cannot link %s to %s",
-					 p->exec_path, dst);
-		rc = copy_exec(p->exec_path, dst);
-		if (rc) {
+	rc = copy_exec(p->exec_path, dst);
+	if (rc) {
+		/* EEXIST: not ours (a staged root's file), leave it alone. */
+		if (rc != -EEXIST)
 			unlink(dst);
-			return jail_fail(&ctx->err, -rc, "jail: cannot copy %s to %s", p->exec_path,
-					 dst);
-		}
+		return jail_fail(&ctx->err, -rc, "jail: cannot copy %s to %s", p->exec_path, dst);
 	}
 	rc = jail_fs_note(ctx, JAIL_UNDO_FILE, p->exec_name);
 	if (!rc)
@@ -223,7 +255,7 @@ int jail_fs_create(struct jail_ctx *ctx)
 		rc = make_dir(ctx, p->root_dir, 0700, made ? JAIL_UNDO_RMDIR : JAIL_UNDO_TREE,
 			      &p->root_fresh);
 	if (!rc)
-		rc = link_exec(ctx);
+		rc = copy_exec_in(ctx);
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /* flint-jailer: the steps that change the system, in the order jail_run()
  * calls them (STYLE.md item 14):
  *
- *   validate -> jail folder + link exec -> cgroups (+ v2 device program)
+ *   validate -> jail folder + copy exec -> cgroups (+ v2 device program)
  *   -> netns -> mount ns + pivot_root -> device nodes -> rlimits
  *   -> drop uid/gid and capabilities -> daemonize -> close fds -> exec
  *
@@ -82,8 +82,8 @@ struct jail_ctx {
  * cgroups exist yet; fill plan. */
 int jail_validate(const struct jail_config *cfg, struct jail_plan *plan, struct jail_err *err);
 
-/* Create <base>/<exec name>/<id>/root and hard-link (or copy) the exec file
- * into it; check that uid:gid may execute it. */
+/* Create <base>/<exec name>/<id>/root and copy the exec file into it (a
+ * copy, never a hard link: see fs.c); check that uid:gid may execute it. */
 int jail_fs_create(struct jail_ctx *ctx);
 /* New mount namespace, jail root bound on itself, pivot_root, old root gone. */
 int jail_fs_enter(struct jail_ctx *ctx);

@@ -372,8 +372,12 @@ def test_jailed_identity_capabilities_and_root(jail):
         rdev = os.stat("/dev/userfaultfd").st_rdev
         assert stats["/dev/userfaultfd"][3] == f"{os.major(rdev)}:{os.minor(rdev)}"
     assert stats["/"][:3] == ["40700", str(UID), str(GID)]
-    # The exec file is a hard link of the original.
-    assert os.stat(jail.root / jail.name).st_ino == os.stat(jail.probe).st_ino
+    # The exec file is a copy, as in Firecracker: its own inode (no page
+    # cache shared with the host binary or other jails), same bytes and mode.
+    copy, orig = os.stat(jail.root / jail.name), os.stat(jail.probe)
+    assert copy.st_ino != orig.st_ino and copy.st_nlink == 1
+    assert stat.S_IMODE(copy.st_mode) == stat.S_IMODE(orig.st_mode)
+    assert (jail.root / jail.name).read_bytes() == open(jail.probe, "rb").read()
     # Arguments: Firecracker's four, then ours; empty environment; fds 0-2.
     args = rep["arg"]
     assert args[0] == "/" + jail.name
