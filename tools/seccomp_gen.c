@@ -116,6 +116,9 @@ static const struct rule vmm_rules[] = {
     ALLOW(pwrite64, "snapshot memory file"),
     ALLOW(fdatasync, "virtio-blk flush"),
     ALLOW(fsync, "virtio-blk flush, snapshot files"),
+    ALLOW(io_uring_enter, "virtio-blk io_engine Async: submitting to and waiting on the drive's "
+			  "ring (set up before this filter; the ring's own reads and writes are "
+			  "not system calls of this thread)"),
     ALLOW(getrandom, "virtio-rng"),
     ALLOW(timerfd_settime, "rate limiters, the metrics timer, vsock retries"),
     ALLOW(close, "vsock connections, replaced drive images, shutdown"),
