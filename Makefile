@@ -16,7 +16,7 @@ BASE    := -std=gnu11 -D_GNU_SOURCE -I. -DFLINT_VERSION=\"$(VERSION)\" $(WARN) -
 REL_CFLAGS := $(BASE) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN_CFLAGS := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined -DFLINT_TEST_HOOKS
-LDLIBS  := -lpthread
+LDLIBS  := -lpthread -luring
 JAIL_LDLIBS := -lbpf
 
 # The seccomp allowlists, compiled to BPF by tools/seccomp_gen.c (libseccomp)

@@ -78,14 +78,21 @@ static void disk_iov_advance(struct iovec **iov, int *n, uint64_t done)
 	}
 }
 
-static int disk_xfer(const struct disk *d, uint64_t off, struct iovec *iov, int n, bool write)
+int disk_check(const struct disk *d, uint64_t off, uint64_t len, bool write)
 {
-	uint64_t len = disk_iov_len(iov, n);
-
 	if (off > d->size || len > d->size - off)
 		return -EINVAL;
 	if (write && d->read_only)
 		return -EROFS;
+	return 0;
+}
+
+static int disk_xfer(const struct disk *d, uint64_t off, struct iovec *iov, int n, bool write)
+{
+	int err = disk_check(d, off, disk_iov_len(iov, n), write);
+
+	if (err)
+		return err;
 	while (n > 0) {
 		int cnt = n > IOV_MAX ? IOV_MAX : n;
 		ssize_t r = write ? pwritev(d->fd, iov, cnt, (off_t)off)
@@ -112,9 +119,14 @@ int disk_write(const struct disk *d, uint64_t off, struct iovec *iov, int iovcnt
 	return disk_xfer(d, off, iov, iovcnt, true);
 }
 
+bool disk_flush_needed(const struct disk *d)
+{
+	return d->cache == CFG_CACHE_WRITEBACK && !d->read_only;
+}
+
 int disk_flush(const struct disk *d)
 {
-	if (d->cache != CFG_CACHE_WRITEBACK || d->read_only)
+	if (!disk_flush_needed(d))
 		return 0;
 	return fdatasync(d->fd) ? -errno : 0;
 }

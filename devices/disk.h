@@ -31,6 +31,13 @@ void disk_close(struct disk *d);
  * within the disk, or -errno. */
 int disk_read(const struct disk *d, uint64_t off, struct iovec *iov, int iovcnt);
 int disk_write(const struct disk *d, uint64_t off, struct iovec *iov, int iovcnt);
+/* Whether a transfer of len bytes at off may proceed: 0, -EINVAL if
+ * [off, off+len) is not within the disk, -EROFS for a write to a read-only
+ * disk. disk_read/disk_write check this themselves; the io_uring back-end
+ * (disk_uring.h) calls it before queueing. */
+int disk_check(const struct disk *d, uint64_t off, uint64_t len, bool write);
+/* Whether a flush has anything to do (Writeback on a writable disk). */
+bool disk_flush_needed(const struct disk *d);
 /* Make written data durable: fdatasync for Writeback; a no-op for Unsafe
  * (Firecracker's semantics). 0 or -errno. */
 int disk_flush(const struct disk *d);

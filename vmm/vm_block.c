@@ -16,9 +16,15 @@ static void vm_blk_destroy(void *dev)
 	free(dev);
 }
 
+/* No request may be in flight in a snapshot: the ring's state lives in the
+ * kernel, not in the saved queue. Complete them first (the vCPUs are paused,
+ * and guest memory is written after the devices, so the results are in it). */
 static int vm_blk_save(void *dev, void *buf, size_t cap, size_t *len)
 {
-	return vm_virtio_save(&((struct virtio_blk *)dev)->mmio, buf, cap, len);
+	struct virtio_blk *b = dev;
+
+	blk_quiesce(b);
+	return vm_virtio_save(&b->mmio, buf, cap, len);
 }
 
 /* The image is the one the restored configuration names, reopened by

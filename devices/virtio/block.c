@@ -104,7 +104,7 @@ uint8_t blk_exec(const struct disk *d, const struct vq_chain *c, const struct gu
 	}
 }
 
-static void blk_count(struct blk_stats *s, const struct blk_req *r, uint8_t status)
+void blk_count(struct blk_stats *s, const struct blk_req *r, uint8_t status)
 {
 	if (status != VIRTIO_BLK_S_OK) {
 		s->io_errors++;
@@ -156,6 +156,8 @@ static bool blk_serve(struct virtio_blk *b, struct virtq *q, const struct vq_cha
 	} else {
 		if (!blk_admit(b, q, &r))
 			return false;
+		if (b->async && blk_async_start(b, c, &r) == 0)
+			return true; /* pushed when the ring completes it */
 		status = blk_exec(&b->disk, c, m, &r, b->id, b->iov, BLK_QUEUE_SIZE, &written);
 		blk_count(&b->stats, &r, status);
 	}
@@ -174,7 +176,13 @@ void blk_process(struct virtio_blk *b)
 	bool pushed = false;
 
 	for (int done = 0; !b->throttled;) {
-		int n = vq_pop(q, b->mmio.mem, &c);
+		int n;
+
+		if (b->async && b->async->nfree == 0) {
+			b->async->stalled = true; /* a completion calls us again */
+			break;
+		}
+		n = vq_pop(q, b->mmio.mem, &c);
 
 		if (n == 0) {
 			if (vq_enable_notify(q, b->mmio.mem))
@@ -203,8 +211,16 @@ void blk_process(struct virtio_blk *b)
 			break;
 		}
 	}
+	if (b->async)
+		blk_async_submit(b);
 	if (pushed && vq_needs_interrupt(q, b->mmio.mem))
 		virtio_mmio_signal_used(&b->mmio);
+}
+
+void blk_quiesce(struct virtio_blk *b)
+{
+	if (b->async)
+		blk_async_drain(b, true);
 }
 
 /* --- transport glue --- */
@@ -240,6 +256,10 @@ static void blk_reset(void *dev)
 
 	/* A pending retry timer may still fire: it finds nothing throttled. */
 	b->throttled = false;
+	/* Requests in flight may still write guest memory: wait for them, and
+	 * drop them, since the queue they came from is gone. */
+	if (b->async)
+		blk_async_drain(b, false);
 }
 
 static void blk_notify(void *dev, uint32_t q)
@@ -305,7 +325,12 @@ int blk_create(struct virtio_blk *b, const struct cfg_drive *cfg, struct fault *
 	if (cfg->cache_type == CFG_CACHE_WRITEBACK)
 		b->features |= 1ULL << VIRTIO_BLK_F_FLUSH;
 	rl_init(&b->rl, &cfg->rate_limiter, rl_now_ns());
-	return 0;
+	if (cfg->io_engine == CFG_IO_ASYNC) {
+		err = blk_async_create(b, cfg->drive_id, f);
+		if (err)
+			blk_destroy(b);
+	}
+	return err;
 }
 
 int blk_register(struct virtio_blk *b, struct bus *mmio_bus, int vm_fd, struct ev_loop *loop,
@@ -319,6 +344,11 @@ int blk_register(struct virtio_blk *b, struct bus *mmio_bus, int vm_fd, struct e
 	if (err)
 		return err;
 	err = ev_add(loop, b->timer_fd, EPOLLIN, blk_timer_event, b);
+	if (!err && b->async && (err = blk_async_register(b)) != 0)
+		ev_del(loop, b->timer_fd);
+	if (!err && b->async)
+		LOG_INFO(log, "virtio-blk %.20s: io_engine Async (io_uring, %d requests in flight)",
+			 b->id, BLK_ASYNC_SLOTS);
 	if (err)
 		virtio_mmio_destroy(&b->mmio);
 	return err;
@@ -333,6 +363,8 @@ int blk_update_path(struct virtio_blk *b, const char *path, struct fault *f)
 		fault_set(f, "drive %.20s: cannot open %s: %s", b->id, path, strerror(-err));
 		return err;
 	}
+	/* Nothing may still be reading or writing the old fd. */
+	blk_quiesce(b);
 	disk_close(&b->disk);
 	b->disk = nd;
 	/* vCPU threads read the config under the register lock */
@@ -354,6 +386,7 @@ void blk_update_rate_limiter(struct virtio_blk *b, const struct cfg_rate_limiter
 
 void blk_destroy(struct virtio_blk *b)
 {
+	blk_async_destroy(b);
 	if (b->mmio.ops && b->mmio.loop && b->timer_fd >= 0)
 		ev_del(b->mmio.loop, b->timer_fd);
 	virtio_mmio_destroy(&b->mmio);

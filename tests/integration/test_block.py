@@ -9,6 +9,9 @@ import pytest
 from conftest import run_test_guest
 
 SECTOR = 512
+# Every data-path test runs with both io_engine values: Sync (preadv/pwritev
+# on the VMM thread) and Async (io_uring, requests completed from the ring).
+ENGINES = pytest.mark.parametrize("engine", ["Sync", "Async"])
 
 
 def host_pattern_image(path, sectors=2048):
@@ -36,11 +39,12 @@ def drive(drive_id, path, root=False, ro=False, **kw):
     return d
 
 
-def test_guest_writes_reach_the_file_and_host_data_reads_back(tmp_path):
+@ENGINES
+def test_guest_writes_reach_the_file_and_host_data_reads_back(tmp_path, engine):
     img = host_pattern_image(tmp_path / "disk.img")
     before = open(img, "rb").read()
     run = run_test_guest(tmp_path, "tests=blk",
-                         extra={"drives": [drive("rootfs", img, root=True)]})
+                         extra={"drives": [drive("rootfs", img, root=True, io_engine=engine)]})
     assert "TEST blk PASS" in run.stdout, run.stdout
     assert "blk: host pattern ok" in run.stdout
     assert "blk: get_id status=0 id=rootfs" in run.stdout
@@ -54,25 +58,30 @@ def test_guest_writes_reach_the_file_and_host_data_reads_back(tmp_path):
                if after[i:i + SECTOR] != before[i:i + SECTOR]}
     assert changed == {1, 2047}
     assert run.returncode == 0
+    assert ("io_engine Async (io_uring" in run.stderr) == (engine == "Async"), run.stderr
 
 
-def test_read_only_drive_refuses_writes(tmp_path):
+@ENGINES
+def test_read_only_drive_refuses_writes(tmp_path, engine):
     img = host_pattern_image(tmp_path / "ro.img")
     before = open(img, "rb").read()
     run = run_test_guest(tmp_path, "tests=blk blk_ro=1",
-                         extra={"drives": [drive("ro", img, ro=True)]})
+                         extra={"drives": [drive("ro", img, ro=True, io_engine=engine)]})
     assert "TEST blk PASS" in run.stdout, run.stdout
     assert "ro=1" in run.stdout
     assert "refused with IOERR" in run.stdout
     assert open(img, "rb").read() == before
 
 
-def test_writeback_drive_offers_flush(tmp_path):
+@ENGINES
+def test_writeback_drive_offers_flush(tmp_path, engine):
     img = host_pattern_image(tmp_path / "wb.img")
     run = run_test_guest(tmp_path, "tests=blk",
-                         extra={"drives": [drive("wb", img, cache_type="Writeback")]})
+                         extra={"drives": [drive("wb", img, cache_type="Writeback",
+                                                 io_engine=engine)]})
     assert "TEST blk PASS" in run.stdout, run.stdout
     assert "blk: flush status=0" in run.stdout
+    assert sector(img, 1) == guest_pattern(1)
 
 
 def test_unsafe_drive_does_not_offer_flush(tmp_path):
@@ -96,10 +105,12 @@ def test_several_drives_at_once(tmp_path):
     assert run.stdout.count("virtio_mmio.device=4K@") >= 3
 
 
-def test_hostile_rings_leave_flint_and_other_devices_working(tmp_path):
+@ENGINES
+def test_hostile_rings_leave_flint_and_other_devices_working(tmp_path, engine):
     img = host_pattern_image(tmp_path / "h.img")
     run = run_test_guest(tmp_path, "tests=hostile,rng,blk", timeout=120,
-                         extra={"drives": [drive("h", img)], "entropy": {}})
+                         extra={"drives": [drive("h", img, io_engine=engine)],
+                                "entropy": {}})
     cases = [l for l in run.stdout.splitlines() if l.startswith("hostile: case=")
              and "after_reset=" in l]
     assert len(cases) >= 11, run.stdout

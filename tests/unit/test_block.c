@@ -19,15 +19,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/block.h"
 
-#define RAM    MiB(2)
-#define HDR    0x10000ULL
-#define DATA   0x20000ULL
-#define STATUS 0x30000ULL
-#define CAP    64 /* sectors in the test disk */
-#define BASE   LAYOUT_VIRTIO_START
-#define DESC   0x1000ULL
-#define AVAIL  0x2000ULL
-#define USED   0x3000ULL
+#include "blk_fx.h"
 
 struct fx {
 	struct guest_mem m;
@@ -306,114 +298,7 @@ static void test_exec_read_only_disk(void **state)
 	disk_close(&ro);
 }
 
-/* --- whole device through the transport --- */
-
-struct dev_fx {
-	struct guest_mem m;
-	struct ev_loop loop;
-	struct bus bus;
-	struct virtio_blk b;
-	char path[64];
-	uint16_t avail_idx;
-};
-
-static void w32(struct dev_fx *x, uint64_t off, uint32_t v)
-{
-	assert_int_equal(bus_write(&x->bus, BASE + off, (uint8_t *)&v, 4), 0);
-}
-
-static uint32_t r32(struct dev_fx *x, uint64_t off)
-{
-	uint32_t v;
-
-	assert_int_equal(bus_read(&x->bus, BASE + off, (uint8_t *)&v, 4), 0);
-	return v;
-}
-
-static void dev_up(struct dev_fx *x, const struct cfg_drive *cfg)
-{
-	struct fault fl;
-	int fd;
-
-	memset(x, 0, sizeof(*x));
-	strcpy(x->path, "/tmp/flint-blk-XXXXXX");
-	fd = mkstemp(x->path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, CAP * BLK_SECTOR_SIZE), 0);
-	close(fd);
-	struct cfg_drive c = *cfg;
-	strcpy(c.path_on_host, x->path);
-	assert_int_equal(gm_create(&x->m, RAM, GM_BACKING_ANON), 0);
-	assert_int_equal(ev_init(&x->loop), 0);
-	assert_int_equal(blk_create(&x->b, &c, &fl), 0);
-	assert_int_equal(blk_register(&x->b, &x->bus, -1, &x->loop, &x->m, BASE, 5, NULL), 0);
-	/* the driver side */
-	w32(x, VIRTIO_MMIO_STATUS, 1);
-	w32(x, VIRTIO_MMIO_STATUS, 3);
-	w32(x, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	w32(x, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	w32(x, VIRTIO_MMIO_DRIVER_FEATURES, r32(x, VIRTIO_MMIO_DEVICE_FEATURES));
-	w32(x, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	w32(x, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	w32(x, VIRTIO_MMIO_STATUS, 11);
-	w32(x, VIRTIO_MMIO_QUEUE_SEL, 0);
-	w32(x, VIRTIO_MMIO_QUEUE_NUM, 16);
-	w32(x, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	w32(x, VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL);
-	w32(x, VIRTIO_MMIO_QUEUE_USED_LOW, USED);
-	w32(x, VIRTIO_MMIO_QUEUE_READY, 1);
-	w32(x, VIRTIO_MMIO_STATUS, 15);
-	assert_int_equal(ev_run_once(&x->loop, 0), 0);
-	assert_true(x->b.mmio.active);
-}
-
-static void dev_down(struct dev_fx *x)
-{
-	blk_destroy(&x->b);
-	ev_destroy(&x->loop);
-	gm_destroy(&x->m);
-	unlink(x->path);
-}
-
-/* Queue a 3-descriptor request (header, data, status) at descriptor 3*slot. */
-static void dev_submit(struct dev_fx *x, int slot, uint32_t type, uint64_t sector, uint32_t len)
-{
-	struct virtio_blk_outhdr h = {.type = type, .sector = sector};
-	uint16_t d0 = (uint16_t)(3 * slot);
-	uint64_t hdr = HDR + 0x100 * (uint64_t)slot, st = STATUS + (uint64_t)slot;
-	struct vring_desc d[3] = {
-	    {.addr = hdr, .len = BLK_HDR_SIZE, .flags = VRING_DESC_F_NEXT, .next = d0 + 1},
-	    {.addr = DATA + 0x1000 * (uint64_t)slot,
-	     .len = len,
-	     .flags = VRING_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0),
-	     .next = d0 + 2},
-	    {.addr = st, .len = 1, .flags = VRING_DESC_F_WRITE},
-	};
-	uint8_t poison = 0xff;
-
-	assert_int_equal(gm_write(&x->m, hdr, &h, sizeof(h)), 0);
-	assert_int_equal(gm_write(&x->m, st, &poison, 1), 0);
-	assert_int_equal(gm_write(&x->m, DESC + 16ULL * d0, d, sizeof(d)), 0);
-	assert_int_equal(gm_write(&x->m, AVAIL + 4 + 2 * (x->avail_idx % 16), &d0, 2), 0);
-	x->avail_idx++;
-	assert_int_equal(gm_write(&x->m, AVAIL + 2, &x->avail_idx, 2), 0);
-}
-
-static uint16_t used_idx(struct dev_fx *x)
-{
-	uint16_t v;
-
-	assert_int_equal(gm_read(&x->m, &v, USED + 2, 2), 0);
-	return v;
-}
-
-static uint8_t status_of(struct dev_fx *x, int slot)
-{
-	uint8_t v;
-
-	assert_int_equal(gm_read(&x->m, &v, STATUS + (uint64_t)slot, 1), 0);
-	return v;
-}
+/* --- whole device through the transport (blk_fx.h) --- */
 
 static void test_device_roundtrip(void **state)
 {
