@@ -200,3 +200,48 @@ int i8042_ctrl_alt_del(struct i8042 *k)
 	pthread_mutex_unlock(&k->lock);
 	return err;
 }
+
+void i8042_save(struct i8042 *k, struct i8042_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&k->lock);
+	st->ctr = k->ctr;
+	st->pending_cmd = k->pending_cmd;
+	st->last_write_cmd = k->last_write_cmd;
+	st->len = (uint8_t)k->len;
+	for (unsigned i = 0; i < k->len; i++)
+		st->buf[i] = k->buf[(k->head + i) % I8042_BUF_SIZE];
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_state_check(const struct i8042_state *st)
+{
+	uint8_t c = st->pending_cmd;
+
+	if (c != 0 && c != CMD_WRITE_CTR && c != CMD_WRITE_OUT && c != CMD_WRITE_AUX)
+		return -EINVAL;
+	if (st->last_write_cmd != 0 && st->last_write_cmd != STATUS_CMD)
+		return -EINVAL;
+	/* len becomes an index into buf: bound it */
+	if (st->len > I8042_BUF_SIZE)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(st->pad); i++)
+		if (st->pad[i])
+			return -EINVAL;
+	for (size_t i = st->len; i < I8042_BUF_SIZE; i++)
+		if (st->buf[i])
+			return -EINVAL;
+	return 0;
+}
+
+void i8042_restore(struct i8042 *k, const struct i8042_state *st)
+{
+	pthread_mutex_lock(&k->lock);
+	k->ctr = st->ctr;
+	k->pending_cmd = st->pending_cmd;
+	k->last_write_cmd = st->last_write_cmd;
+	k->head = 0;
+	k->len = st->len <= I8042_BUF_SIZE ? st->len : 0;
+	memcpy(k->buf, st->buf, k->len);
+	pthread_mutex_unlock(&k->lock);
+}

@@ -35,4 +35,23 @@ void i8042_pio_write(void *dev, uint64_t off, const uint8_t *data, uint32_t len)
 /* Queue the key presses and releases of Ctrl-Alt-Del. -ENOSPC if full. */
 int i8042_ctrl_alt_del(struct i8042 *k);
 
+/* The controller's state in a snapshot (format v1.1), plain and
+ * fixed-width; untrusted until i8042_state_check() accepts it. The status
+ * register follows from it (output buffer full = len > 0). */
+struct i8042_state {
+	uint8_t ctr;		     /* command byte */
+	uint8_t pending_cmd;	     /* 0 or a command that takes a data byte */
+	uint8_t last_write_cmd;	     /* 0 or status bit 3 */
+	uint8_t len;		     /* bytes in buf, at most I8042_BUF_SIZE */
+	uint8_t pad[4];		     /* zero */
+	uint8_t buf[I8042_BUF_SIZE]; /* output buffer, oldest first; zero past len */
+};
+
+/* vCPUs paused: copy the state out. */
+void i8042_save(struct i8042 *k, struct i8042_state *st);
+/* Pure: 0 if st is a state the controller can be in, else -EINVAL. */
+int i8042_state_check(const struct i8042_state *st);
+/* Before vCPUs run, after i8042_state_check: load st. */
+void i8042_restore(struct i8042 *k, const struct i8042_state *st);
+
 #endif

@@ -38,6 +38,9 @@ enum {
 #define MSR_DSR	     0x20
 #define MSR_RI	     0x40
 #define MSR_DCD	     0x80
+#define IER_MASK     0x0f /* the four interrupt enables; the rest reads 0 */
+#define MCR_MASK     0x1f
+#define LSR_ERRORS   0x1e /* overrun, parity, framing, break */
 
 void serial_init(struct serial *s, int out_fd)
 {
@@ -47,6 +50,17 @@ void serial_init(struct serial *s, int out_fd)
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS; /* a connected, ready line */
 	s->dll = 0x0c;			      /* 9600 baud */
+	s->now_ns = rl_now_ns;
+	rl_init(&s->rl, NULL, 0);
+}
+
+void serial_set_rate_limit(struct serial *s, const struct cfg_token_bucket *b)
+{
+	struct cfg_rate_limiter cfg = {.bandwidth = *b};
+
+	pthread_mutex_lock(&s->lock);
+	rl_init(&s->rl, &cfg, s->now_ns());
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serial_destroy(struct serial *s)
@@ -94,6 +108,16 @@ static void serial_emit(struct serial *s, uint8_t b)
 	}
 	if (s->out_fd < 0)
 		return;
+	/* Over the rate: the byte is lost, as PUT /serial's rate_limiter
+	 * says; the guest saw it leave all the same. */
+	if (!rl_unlimited(&s->rl)) {
+		uint64_t wait;
+
+		if (!rl_consume(&s->rl, 1, 0, s->now_ns(), &wait)) {
+			s->dropped_bytes++;
+			return;
+		}
+	}
 	/* Counted before the write: whoever sees the byte on the console
 	 * then also sees it in the metrics. */
 	s->bytes_out++;
@@ -190,7 +214,7 @@ static void serial_write_reg(struct serial *s, uint64_t off, uint8_t v)
 		/* Enabling THRI with an empty THR raises it at once. */
 		if ((v & IER_THRI) && !(s->ier & IER_THRI))
 			s->thri_pending = true;
-		s->ier = v & 0x0f;
+		s->ier = v & IER_MASK;
 		break;
 	case REG_IIR: /* FCR */
 		s->iir_fifo = (v & FCR_ENABLE) ? IIR_FIFO_ON : 0;
@@ -201,7 +225,7 @@ static void serial_write_reg(struct serial *s, uint64_t off, uint8_t v)
 		s->lcr = v;
 		break;
 	case REG_MCR:
-		s->mcr = v & 0x1f;
+		s->mcr = v & MCR_MASK;
 		break;
 	case REG_SCR:
 		s->scr = v;
@@ -266,4 +290,70 @@ unsigned serial_rx_push(struct serial *s, const uint8_t *buf, unsigned len)
 	serial_update_irq(s, was);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+void serial_save(struct serial *s, struct serial_regs *r, struct serial_fifo *q)
+{
+	memset(r, 0, sizeof(*r));
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_lock(&s->lock);
+	r->ier = s->ier;
+	r->iir_fifo = s->iir_fifo;
+	r->lcr = s->lcr;
+	r->mcr = s->mcr;
+	r->lsr_extra = s->lsr_extra;
+	r->msr = s->msr;
+	r->scr = s->scr;
+	r->dll = s->dll;
+	r->dlm = s->dlm;
+	r->thri_pending = s->thri_pending;
+	q->len = s->rx_len;
+	for (unsigned i = 0; i < s->rx_len; i++)
+		q->data[i] = s->rx[(s->rx_head + i) % SERIAL_RX_FIFO];
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool serial_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int serial_state_check(const struct serial_regs *r, const struct serial_fifo *q)
+{
+	if ((r->ier & ~IER_MASK) || (r->iir_fifo != 0 && r->iir_fifo != IIR_FIFO_ON) ||
+	    (r->mcr & ~MCR_MASK) || (r->lsr_extra & ~LSR_ERRORS) || r->thri_pending > 1 ||
+	    !serial_zero(r->pad, sizeof(r->pad)))
+		return -EINVAL;
+	if (!q)
+		return 0;
+	/* the FIFO's length becomes an index: bound it */
+	if (q->len > SERIAL_RX_FIFO || q->pad ||
+	    !serial_zero(q->data + q->len, SERIAL_RX_FIFO - q->len))
+		return -EINVAL;
+	return 0;
+}
+
+void serial_restore(struct serial *s, const struct serial_regs *r, const struct serial_fifo *q)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = r->ier;
+	s->iir_fifo = r->iir_fifo;
+	s->lcr = r->lcr;
+	s->mcr = r->mcr;
+	s->lsr_extra = r->lsr_extra;
+	s->msr = r->msr;
+	s->scr = r->scr;
+	s->dll = r->dll;
+	s->dlm = r->dlm;
+	s->thri_pending = r->thri_pending != 0;
+	s->rx_head = 0;
+	s->rx_len = 0;
+	if (q && q->len <= SERIAL_RX_FIFO) {
+		memcpy(s->rx, q->data, q->len);
+		s->rx_len = q->len;
+	}
+	pthread_mutex_unlock(&s->lock);
 }

@@ -3,7 +3,9 @@
  *
  *   offset 0   magic    8 bytes "FLNTSNAP"
  *          8   major    u16 (SNAP_VERSION_MAJOR: a reader refuses any other)
- *         10   minor    u16 (a reader refuses one newer than its own)
+ *         10   minor    u16 (a reader refuses one newer than its own; a minor
+ *                            version only adds section types, so a reader
+ *                            still reads every older minor of its major)
  *         12   nsect    u32 number of sections
  *         16   sections, each: u32 type, u32 index, u32 len, u32 zero,
  *                              then len bytes, then zero padding to 8 bytes
@@ -23,7 +25,8 @@
 
 #define SNAP_MAGIC	   "FLNTSNAP"
 #define SNAP_VERSION_MAJOR 1
-#define SNAP_VERSION_MINOR 0
+/* v1.1 added SNAP_SEC_SERIAL_FIFO and SNAP_SEC_I8042. */
+#define SNAP_VERSION_MINOR 1
 #define SNAP_HEADER_SIZE   16
 #define SNAP_SECTION_HDR   16
 #define SNAP_CRC_SIZE	   8
@@ -34,12 +37,14 @@
 
 /* Section types. */
 enum snap_section_type {
-	SNAP_SEC_CONFIG = 1, /* the machine configuration, JSON (GET /vm/config's shape) */
-	SNAP_SEC_MEMORY,     /* struct snap_mem: guest RAM layout in the memory file */
-	SNAP_SEC_VM,	     /* struct snap_vm: irqchips, PIT, KVM clock */
-	SNAP_SEC_VCPU,	     /* struct snap_vcpu, index = vCPU number */
-	SNAP_SEC_SERIAL,     /* struct snap_serial */
-	SNAP_SEC_DEVICE,     /* struct snap_device_hdr + the device's blob, index = table slot */
+	SNAP_SEC_CONFIG = 1,  /* the machine configuration, JSON (GET /vm/config's shape) */
+	SNAP_SEC_MEMORY,      /* struct snap_mem: guest RAM layout in the memory file */
+	SNAP_SEC_VM,	      /* struct snap_vm: irqchips, PIT, KVM clock */
+	SNAP_SEC_VCPU,	      /* struct snap_vcpu, index = vCPU number */
+	SNAP_SEC_SERIAL,      /* struct serial_regs (devices/serial.h) */
+	SNAP_SEC_DEVICE,      /* struct snap_device_hdr + the device's blob, index = table slot */
+	SNAP_SEC_SERIAL_FIFO, /* v1.1: struct serial_fifo, the UART's receive FIFO */
+	SNAP_SEC_I8042,	      /* v1.1: struct i8042_state */
 	SNAP_SEC_MAX,
 };
 

@@ -185,16 +185,51 @@ static int snap_decode_devices(struct snap_state *st, const struct snap_reader *
 	return 0;
 }
 
-static int snap_decode_serial(struct snap_state *st, const struct snap_reader *r, struct fault *f)
+/* An optional section of this type, exactly size bytes, copied to out.
+ * 1 if there was one, 0 if not, -EINVAL if malformed or repeated. */
+static int snap_opt(const struct snap_reader *r, uint32_t type, void *out, uint32_t size,
+		    const char *what, struct fault *f)
 {
-	uint32_t n = snap_count(r, SNAP_SEC_SERIAL);
-
-	if (n == 0)
+	if (snap_count(r, type) == 0)
 		return 0;
-	if (!snap_one(r, SNAP_SEC_SERIAL, sizeof(st->serial), "serial", f))
+	if (!snap_one(r, type, size, what, f))
 		return -EINVAL;
-	memcpy(&st->serial, snap_find(r, SNAP_SEC_SERIAL, 0)->data, sizeof(st->serial));
-	st->has_serial = true;
+	memcpy(out, snap_find(r, type, 0)->data, size);
+	return 1;
+}
+
+/* The UART and the i8042: v1.0 files may have the UART's registers only;
+ * from v1.1 on a file has the registers, the receive FIFO and the i8042. */
+static int snap_decode_legacy(struct snap_state *st, const struct snap_reader *r, struct fault *f)
+{
+	int regs = snap_opt(r, SNAP_SEC_SERIAL, &st->serial, sizeof(st->serial), "serial", f);
+	int fifo = regs < 0 ? regs
+			    : snap_opt(r, SNAP_SEC_SERIAL_FIFO, &st->serial_fifo,
+				       sizeof(st->serial_fifo), "serial FIFO", f);
+	int kbd = fifo < 0 ? fifo
+			   : snap_opt(r, SNAP_SEC_I8042, &st->i8042, sizeof(st->i8042), "i8042", f);
+	bool v1_0 = st->minor == 0;
+
+	if (kbd < 0)
+		return -EINVAL;
+	if (v1_0 ? (fifo || kbd) : !(regs && fifo && kbd)) {
+		fault_set(f,
+			  "the snapshot's serial and i8042 sections do not match its format "
+			  "version v%u.%u.0",
+			  st->major, st->minor);
+		return -EINVAL;
+	}
+	st->has_serial = regs;
+	st->has_serial_fifo = fifo;
+	st->has_i8042 = kbd;
+	if (regs && serial_state_check(&st->serial, fifo ? &st->serial_fifo : NULL)) {
+		fault_set(f, "the snapshot's serial port state is invalid");
+		return -EINVAL;
+	}
+	if (kbd && i8042_state_check(&st->i8042)) {
+		fault_set(f, "the snapshot's i8042 state is invalid");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -221,7 +256,7 @@ int snap_decode(struct snap_state *st, const struct snap_reader *r, struct fault
 	if (!err)
 		err = snap_decode_devices(st, r, f);
 	if (!err)
-		err = snap_decode_serial(st, r, f);
+		err = snap_decode_legacy(st, r, f);
 	return err;
 }
 

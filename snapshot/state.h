@@ -10,9 +10,10 @@
  * snap_decode() checks everything flint itself relies on (section sizes,
  * counts, indices, the memory layout, string termination) so that nothing
  * read from the file can become an out-of-range index or length; what only
- * KVM can judge (register values, LAPIC contents) KVM checks when it is set,
- * and device states are re-checked by the devices' own validators. Pure;
- * any thread. */
+ * KVM can judge (register values, LAPIC contents) KVM checks when it is set.
+ * The legacy devices' states are checked here, by the devices' own
+ * validators; virtio device states by theirs when they are restored.
+ * Pure; any thread. */
 #ifndef FLINT_SNAPSHOT_STATE_H
 #define FLINT_SNAPSHOT_STATE_H
 
@@ -21,6 +22,8 @@
 #include <stdint.h>
 
 #include "boot/layout.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
 #include "snapshot/format.h"
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
@@ -76,13 +79,6 @@ struct snap_vcpu {
 	struct kvm_cpuid_entry2 cpuid[SNAP_MAX_CPUID];
 };
 
-/* The 16550's registers (input still in its FIFO is not kept). */
-struct snap_serial {
-	uint8_t ier, iir_fifo, lcr, mcr, lsr_extra, msr, scr, dll, dlm;
-	uint8_t thri_pending;
-	uint8_t pad[6];
-};
-
 /* Starts every SNAP_SEC_DEVICE section; the device's own blob follows. */
 struct snap_device_hdr {
 	char kind[SNAP_KIND_LEN]; /* "block", "entropy", ...: NUL-terminated */
@@ -103,8 +99,12 @@ struct snap_state {
 	uint32_t config_len;
 	struct snap_mem mem;
 	struct snap_vm vm;
-	bool has_serial;
-	struct snap_serial serial;
+	/* The legacy devices. A v1.0 file may have the UART's registers and
+	 * has nothing else; a v1.1 file has all three. */
+	bool has_serial, has_serial_fifo, has_i8042;
+	struct serial_regs serial;
+	struct serial_fifo serial_fifo;
+	struct i8042_state i8042;
 	uint32_t nvcpus;
 	struct snap_vcpu *vcpus;
 	uint32_t ndevices;

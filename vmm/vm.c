@@ -158,6 +158,8 @@ static int vm_add_legacy_devices(struct vm *vm)
 	vm->serial.irq_ctx = vm;
 	vm->serial.rx_space = vm_serial_space;
 	vm->serial.rx_space_ctx = vm;
+	if (vm->cfg->serial.set)
+		serial_set_rate_limit(&vm->serial, &vm->cfg->serial.rate_limiter);
 	i8042_init(&vm->i8042);
 	vm->i8042.reset = vm_i8042_reset;
 	vm->i8042.reset_ctx = vm;

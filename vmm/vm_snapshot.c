@@ -27,25 +27,18 @@ static int vm_save_vcpus(struct vm *vm, struct snap_writer *w, struct fault *f)
 	return err;
 }
 
-static void vm_save_serial(struct vm *vm, struct snap_writer *w)
+/* The UART (registers, receive FIFO) and the i8042. */
+static void vm_save_legacy(struct vm *vm, struct snap_writer *w)
 {
-	struct serial *s = &vm->serial;
-	struct snap_serial st;
+	struct serial_regs regs;
+	struct serial_fifo fifo;
+	struct i8042_state kbd;
 
-	memset(&st, 0, sizeof(st));
-	pthread_mutex_lock(&s->lock);
-	st.ier = s->ier;
-	st.iir_fifo = s->iir_fifo;
-	st.lcr = s->lcr;
-	st.mcr = s->mcr;
-	st.lsr_extra = s->lsr_extra;
-	st.msr = s->msr;
-	st.scr = s->scr;
-	st.dll = s->dll;
-	st.dlm = s->dlm;
-	st.thri_pending = s->thri_pending;
-	pthread_mutex_unlock(&s->lock);
-	snap_add(w, SNAP_SEC_SERIAL, 0, &st, sizeof(st));
+	serial_save(&vm->serial, &regs, &fifo);
+	i8042_save(&vm->i8042, &kbd);
+	snap_add(w, SNAP_SEC_SERIAL, 0, &regs, sizeof(regs));
+	snap_add(w, SNAP_SEC_SERIAL_FIFO, 0, &fifo, sizeof(fifo));
+	snap_add(w, SNAP_SEC_I8042, 0, &kbd, sizeof(kbd));
 }
 
 static int vm_save_devices(struct vm *vm, struct snap_writer *w, struct fault *f)
@@ -103,7 +96,7 @@ int vm_snapshot_save(struct vm *vm, struct snap_writer *w, const char *config, s
 	err = vm_save_vcpus(vm, w, f);
 	if (err)
 		return err;
-	vm_save_serial(vm, w);
+	vm_save_legacy(vm, w);
 	return vm_save_devices(vm, w, f);
 }
 
@@ -143,26 +136,6 @@ int vm_snapshot_check(const struct vm *vm, const struct snap_state *st, struct f
 	return 0;
 }
 
-/* The registers as the guest left them; values the 16550 cannot hold are
- * masked (IER has 4 bits, MCR 5, the FIFO control bits of IIR 2). */
-static void vm_restore_serial(struct vm *vm, const struct snap_serial *st)
-{
-	struct serial *s = &vm->serial;
-
-	pthread_mutex_lock(&s->lock);
-	s->ier = st->ier & 0x0f;
-	s->iir_fifo = st->iir_fifo & 0xc0;
-	s->lcr = st->lcr;
-	s->mcr = st->mcr & 0x1f;
-	s->lsr_extra = st->lsr_extra & 0x1e;
-	s->msr = st->msr;
-	s->scr = st->scr;
-	s->dll = st->dll;
-	s->dlm = st->dlm;
-	s->thri_pending = st->thri_pending != 0;
-	pthread_mutex_unlock(&s->lock);
-}
-
 static int vm_restore_devices(struct vm *vm, const struct snap_state *st, struct fault *f)
 {
 	for (int i = 0; i < vm->ndevices; i++) {
@@ -189,8 +162,12 @@ int vm_snapshot_restore(struct vm *vm, const struct snap_state *st, bool clock_r
 	}
 	if (err)
 		return err;
+	/* snap_decode checked these states */
 	if (st->has_serial)
-		vm_restore_serial(vm, &st->serial);
+		serial_restore(&vm->serial, &st->serial,
+			       st->has_serial_fifo ? &st->serial_fifo : NULL);
+	if (st->has_i8042)
+		i8042_restore(&vm->i8042, &st->i8042);
 	err = vm_restore_devices(vm, st, f);
 	if (!err)
 		err = snap_kvm_restore_clock(vm->kvm.vm_fd, &st->vm, clock_realtime, f);

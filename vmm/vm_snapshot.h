@@ -20,8 +20,9 @@ struct body_snapshot_create;
 struct body_snapshot_load;
 
 /* Append every section of vm's state to w: config (JSON text, config_len
- * bytes), memory layout, irqchips/PIT/clock, each vCPU, the serial port and
- * each device (refused, with f set, if a device has no save hook). */
+ * bytes), memory layout, irqchips/PIT/clock, each vCPU, the serial port
+ * (registers and receive FIFO), the i8042 and each device (refused, with f set, if a device has no
+ * save hook). */
 int vm_snapshot_save(struct vm *vm, struct snap_writer *w, const char *config, size_t config_len,
 		     struct fault *f);
 
@@ -30,7 +31,7 @@ int vm_snapshot_save(struct vm *vm, struct snap_writer *w, const char *config, s
 int vm_snapshot_check(const struct vm *vm, const struct snap_state *st, struct fault *f);
 
 /* Load st into vm (after vm_snapshot_check, guest RAM already in place):
- * irqchips and PIT, vCPUs, serial, devices, and the KVM clock last.
+ * irqchips and PIT, vCPUs, serial, i8042, devices, and the KVM clock last.
  * *tsc_warn is set if the TSC frequency could not be matched. */
 int vm_snapshot_restore(struct vm *vm, const struct snap_state *st, bool clock_realtime,
 			bool *tsc_warn, struct fault *f);

@@ -97,6 +97,7 @@ static void vmm_metrics_legacy(struct vmm *v, struct metrics_out *o)
 	metrics_counter(o, "flush_count", 0);
 	metrics_counter(o, "missed_read_count", 0);
 	metrics_counter(o, "missed_write_count", 0);
+	metrics_counter(o, "rate_limiter_dropped_bytes", s ? s->dropped_bytes : 0);
 	metrics_counter(o, "read_count", s ? s->bytes_in : 0);
 	metrics_counter(o, "write_count", s ? s->bytes_out : 0);
 }

@@ -37,6 +37,11 @@ static void fuzz_check(const uint8_t *buf, size_t len)
 			for (uint32_t i = 0; i < st.ndevices; i++)
 				if (st.devices[i].len > SNAP_DEVICE_MAX)
 					abort();
+			/* what restore would index with */
+			if ((st.has_serial_fifo && st.serial_fifo.len > SERIAL_RX_FIFO) ||
+			    (st.has_i8042 && st.i8042.len > I8042_BUF_SIZE) ||
+			    (st.has_serial_fifo && !st.has_serial))
+				abort();
 		}
 		snap_state_free(&st);
 	}

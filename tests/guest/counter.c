@@ -14,7 +14,23 @@
  *
  * counter_touch=<MiB> first writes one word into each page of that much RAM
  * from 16 MiB up, then reads a word of each page every tick: a working set
- * a restored clone keeps using (for memory benchmarks). */
+ * a restored clone keeps using (for memory benchmarks).
+ *
+ * counter_legacy=1 puts the UART and the i8042 in a state other than their
+ * reset one (divisor 3, scratch 0xa7, THR-empty interrupt enabled; i8042
+ * command byte 0x47) and appends to every line
+ *
+ *   uart=<ier>,<lcr>,<mcr>,<scr>,<divisor>,<iir> kbd=<byte|none> rx=<byte|none>
+ *
+ * read at the start of the tick: the registers (iir is c2 when the THR-empty
+ * interrupt of the previous line is still pending), the byte the i8042 held
+ * (each tick then asks it for its command byte, so one is always waiting)
+ * and at most one byte from the UART's receive FIFO. A restore that lost
+ * any of that state shows in the first line after it.
+ *
+ * counter_high=1 writes a signature into the first, middle and last page of
+ * every RAM region (above 4 GiB too) and appends "high=ok <pages>" while
+ * every tick reads them back, or "high=bad 0x<address>". */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include "arch.h"
@@ -27,6 +43,22 @@
 #define COUNTER_MS_DEF	 100
 #define COUNTER_STATUS_X 0xff
 #define COUNTER_TOUCH_PA 0x1000000ULL /* 16 MiB: above the image and boot data */
+#define COUNTER_HIGH_MAX 48
+#define UART_RBR	 0
+#define UART_IER	 1
+#define UART_IIR	 2
+#define UART_LCR	 3
+#define UART_MCR	 4
+#define UART_LSR	 5
+#define UART_SCR	 7
+#define UART_LCR_DLAB	 0x80
+#define UART_LSR_DR	 0x01
+#define KBD_DATA	 0x60
+#define KBD_CMD		 0x64
+#define KBD_OBF		 0x01
+#define KBD_READ_CTR	 0x20
+#define KBD_WRITE_CTR	 0x60
+#define KBD_CTR_TEST	 0x47 /* not the reset value (0x65) */
 
 struct counter_blk {
 	struct vdev d;
@@ -140,22 +172,125 @@ static uint64_t counter_touch(uint64_t pages, bool write)
 	return sum;
 }
 
+/* Registers the console code does not set, and an i8042 command byte. */
+static void counter_legacy_setup(void)
+{
+	uint8_t lcr = inb(CON_PORT + UART_LCR);
+
+	outb(CON_PORT + UART_LCR, lcr | UART_LCR_DLAB);
+	outb(CON_PORT + 0, 0x03); /* divisor 3: 38400 baud */
+	outb(CON_PORT + 1, 0x00);
+	outb(CON_PORT + UART_LCR, lcr);
+	outb(CON_PORT + UART_SCR, 0xa7);
+	outb(CON_PORT + UART_IER, 0x02); /* THR empty */
+	outb(KBD_CMD, KBD_WRITE_CTR);
+	outb(KBD_DATA, KBD_CTR_TEST);
+	outb(KBD_CMD, KBD_READ_CTR); /* the first tick's byte */
+}
+
+/* Formats the legacy devices' state into buf (see the file comment). */
+static void counter_legacy(char *buf, size_t cap)
+{
+	uint8_t lcr = inb(CON_PORT + UART_LCR), dll, dlm, ier, iir;
+	char kbd[8] = "none", rx[8] = "none";
+
+	ier = inb(CON_PORT + UART_IER);
+	iir = inb(CON_PORT + UART_IIR); /* acknowledges THR empty */
+	outb(CON_PORT + UART_LCR, lcr | UART_LCR_DLAB);
+	dll = inb(CON_PORT + 0);
+	dlm = inb(CON_PORT + 1);
+	outb(CON_PORT + UART_LCR, lcr);
+	if (inb(KBD_CMD) & KBD_OBF)
+		con_snprintf(kbd, sizeof(kbd), "%02x", inb(KBD_DATA));
+	outb(KBD_CMD, KBD_READ_CTR);
+	if (inb(CON_PORT + UART_LSR) & UART_LSR_DR)
+		con_snprintf(rx, sizeof(rx), "%02x", inb(CON_PORT + UART_RBR));
+	con_snprintf(buf, cap, " uart=%02x,%02x,%02x,%02x,%04x,%02x kbd=%s rx=%s", ier, lcr,
+		     inb(CON_PORT + UART_MCR), inb(CON_PORT + UART_SCR), dlm << 8 | dll, iir, kbd,
+		     rx);
+}
+
+/* The signature of page pa: its address, scrambled. */
+static uint64_t counter_sig(uint64_t pa)
+{
+	return pa * 0x9e3779b97f4a7c15ULL ^ 0x464c494e54534947ULL;
+}
+
+/* The first, middle and last page of each RAM region the guest maps
+ * (pages under the image and boot data skipped). Returns how many. */
+static unsigned counter_high_pages(const struct guest *g, uint64_t *pa, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < g->nregions && n + 3 <= max; i++) {
+		const struct guest_region *r = &g->regions[i];
+		uint64_t lo = (r->addr + GUEST_PAGE - 1) & ~(uint64_t)(GUEST_PAGE - 1);
+		uint64_t hi = (r->addr + r->size) & ~(uint64_t)(GUEST_PAGE - 1);
+
+		if (r->type != GUEST_E820_RAM || hi > g->mapped_end || hi - lo < 3 * GUEST_PAGE)
+			continue;
+		if (lo < COUNTER_TOUCH_PA)
+			lo = COUNTER_TOUCH_PA + (64ULL << 20); /* clear of touch's area */
+		if (lo + 3 * GUEST_PAGE > hi)
+			continue;
+		pa[n++] = lo;
+		pa[n++] = lo + ((hi - lo) / 2 & ~(uint64_t)(GUEST_PAGE - 1));
+		pa[n++] = hi - GUEST_PAGE;
+	}
+	return n;
+}
+
+/* Write (write) or check the signatures; returns the first bad page or 0. */
+static uint64_t counter_high(const uint64_t *pa, unsigned n, bool write)
+{
+	for (unsigned i = 0; i < n; i++) {
+		volatile uint64_t *p = phys_ptr(pa[i]);
+
+		if (write)
+			p[0] = p[GUEST_PAGE / 8 - 1] = counter_sig(pa[i]);
+		else if (p[0] != counter_sig(pa[i]) || p[GUEST_PAGE / 8 - 1] != counter_sig(pa[i]))
+			return pa[i];
+	}
+	return 0;
+}
+
 int test_counter(struct test_ctx *t)
 {
 	uint64_t ms = counter_opt(t->g, "counter_ms", COUNTER_MS_DEF);
 	bool blk = counter_opt(t->g, "counter_blk", 0) != 0;
 	uint64_t touch = counter_touch_pages(t->g, counter_opt(t->g, "counter_touch", 0));
+	bool legacy = counter_opt(t->g, "counter_legacy", 0) != 0;
+	bool high = counter_opt(t->g, "counter_high", 0) != 0;
 	struct counter_blk *b = &counter_blk_state;
+	uint64_t high_pa[COUNTER_HIGH_MAX];
+	unsigned nhigh = high ? counter_high_pages(t->g, high_pa, COUNTER_HIGH_MAX) : 0;
+	char extra[96];
 
 	if (blk && counter_blk_setup(t, b))
 		return -1;
 	counter_touch(touch, true);
+	counter_high(high_pa, nhigh, true);
+	if (legacy)
+		counter_legacy_setup();
 	con_printf("counter: start ms=%llu blk=%d touch=%llu pages\n", (unsigned long long)ms, blk,
 		   (unsigned long long)touch);
 	for (uint64_t n = 0;; n++) {
 		uint64_t tsc = rdtsc();
 
 		counter_touch(touch, false);
+		extra[0] = 0;
+		if (legacy)
+			counter_legacy(extra, sizeof(extra));
+		if (high) {
+			uint64_t bad = counter_high(high_pa, nhigh, false);
+			size_t l = strlen(extra);
+
+			if (bad)
+				con_snprintf(extra + l, sizeof(extra) - l, " high=bad 0x%llx",
+					     (unsigned long long)bad);
+			else
+				con_snprintf(extra + l, sizeof(extra) - l, " high=ok %u", nhigh);
+		}
 
 		if (blk) {
 			uint32_t prev = counter_fnv(b->data, COUNTER_SECTOR);
@@ -165,12 +300,13 @@ int test_counter(struct test_ctx *t)
 			if (st != VIRTIO_BLK_S_OK)
 				con_printf("counter: n=%llu blk read failed (%d)\n",
 					   (unsigned long long)n, st);
-			con_printf("counter: n=%llu tsc=%llu prev=%x sum=%x sector=%llu\n",
+			con_printf("counter: n=%llu tsc=%llu prev=%x sum=%x sector=%llu%s\n",
 				   (unsigned long long)n, (unsigned long long)tsc, prev,
-				   counter_fnv(b->data, COUNTER_SECTOR), (unsigned long long)s);
+				   counter_fnv(b->data, COUNTER_SECTOR), (unsigned long long)s,
+				   extra);
 		} else {
-			con_printf("counter: n=%llu tsc=%llu\n", (unsigned long long)n,
-				   (unsigned long long)tsc);
+			con_printf("counter: n=%llu tsc=%llu%s\n", (unsigned long long)n,
+				   (unsigned long long)tsc, extra);
 		}
 		lib_delay_tsc(ms * GUEST_TSC_MS);
 	}

@@ -225,7 +225,7 @@ def test_describe_snapshot(tmp_path):
     if "not yet supported" in p.stderr:
         pytest.skip("--describe-snapshot is not wired into vmm/main.c in this build")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "v1.0.0"
+    assert p.stdout.strip() == "v1.1.0"
     p = subprocess.run([FLINT, "--describe-snapshot", str(tmp_path / "missing")],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode != 0 and "cannot open" in p.stderr
@@ -420,7 +420,7 @@ def test_bad_state_and_memory_files_are_refused(tmp_path):
         "truncated": (good[:len(good) // 2], "CRC64"),
         "wrong-crc": (good[:-1] + bytes([good[-1] ^ 1]), "CRC64"),
         "wrong-version": (with_crc(body[:8] + struct.pack("<H", 2) + body[10:]),
-                          "unsupported snapshot format version v2.0.0"),
+                          "unsupported snapshot format version v2.1.0"),
         "newer-minor": (with_crc(body[:10] + struct.pack("<H", 7) + body[12:]),
                         "unsupported snapshot format version v1.7.0"),
         "wrong-magic": (b"NOTFLINT" + good[8:], "wrong magic"),

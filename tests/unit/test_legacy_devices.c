@@ -129,6 +129,150 @@ static void serial_input_bounded(void **state)
 	serial_destroy(&s);
 }
 
+/* A guest mid-way through its work: registers set, interrupt pending, the
+ * FIFO wrapped around its end with bytes still to read. A UART restored
+ * from its state must read the same from then on. */
+static void serial_save_restore_round_trip(void **state)
+{
+	struct serial a, b;
+	struct serial_regs r;
+	struct serial_fifo q;
+	uint8_t in[SERIAL_RX_FIFO];
+
+	(void)state;
+	for (int i = 0; i < SERIAL_RX_FIFO; i++)
+		in[i] = (uint8_t)('A' + i % 26);
+	serial_init(&a, -1);
+	serial_init(&b, -1);
+	wr(&a, 3, 0x80); /* divisor 0x0201 */
+	wr(&a, 0, 0x01);
+	wr(&a, 1, 0x02);
+	wr(&a, 3, 0x1b); /* 8 bits, even parity */
+	wr(&a, 7, 0x5a);
+	wr(&a, 4, 0x0b);
+	wr(&a, 2, 0x01); /* FIFO on */
+	wr(&a, 1, 0x03); /* RDI and THRI: THRI pending */
+	assert_int_equal(serial_rx_push(&a, in, 40), 40);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(rd(&a, 0), in[i]);
+	assert_int_equal(serial_rx_push(&a, in + 40, 24), 24); /* wraps */
+	serial_save(&a, &r, &q);
+	assert_int_equal(q.len, 34);
+	assert_int_equal(serial_state_check(&r, &q), 0);
+	irq_count = 0;
+	b.raise_irq = count_irq;
+	serial_restore(&b, &r, &q);
+	assert_int_equal(irq_count, 0); /* the irqchip state holds the edge */
+	assert_int_equal(rd(&b, 1), 0x03);
+	assert_int_equal(rd(&b, 3), 0x1b);
+	assert_int_equal(rd(&b, 4), 0x0b);
+	assert_int_equal(rd(&b, 7), 0x5a);
+	assert_int_equal(rd(&b, 2), 0xc4); /* FIFO on, receive data first */
+	for (int i = 30; i < SERIAL_RX_FIFO; i++)
+		assert_int_equal(rd(&b, 0), in[i]);
+	assert_false(rd(&b, 5) & 0x01);
+	assert_int_equal(rd(&b, 2), 0xc2); /* then the THR-empty one */
+	assert_int_equal(rd(&b, 2), 0xc1);
+	wr(&b, 3, 0x9b);
+	assert_int_equal(rd(&b, 0), 0x01);
+	assert_int_equal(rd(&b, 1), 0x02);
+	serial_destroy(&a);
+	serial_destroy(&b);
+}
+
+/* What no 16550 can hold is refused before anything is loaded. */
+static void serial_state_check_refuses(void **state)
+{
+	struct serial s;
+	struct serial_regs r, bad;
+	struct serial_fifo q, badq;
+
+	(void)state;
+	serial_init(&s, -1);
+	serial_save(&s, &r, &q);
+	assert_int_equal(serial_state_check(&r, &q), 0);
+	assert_int_equal(serial_state_check(&r, NULL), 0);
+	bad = r;
+	bad.ier = 0x10;
+	assert_int_equal(serial_state_check(&bad, NULL), -EINVAL);
+	bad = r;
+	bad.mcr = 0x20;
+	assert_int_equal(serial_state_check(&bad, NULL), -EINVAL);
+	bad = r;
+	bad.iir_fifo = 0x80;
+	assert_int_equal(serial_state_check(&bad, NULL), -EINVAL);
+	bad = r;
+	bad.lsr_extra = 0x01;
+	assert_int_equal(serial_state_check(&bad, NULL), -EINVAL);
+	bad = r;
+	bad.pad[5] = 1;
+	assert_int_equal(serial_state_check(&bad, NULL), -EINVAL);
+	badq = q;
+	badq.len = SERIAL_RX_FIFO + 1;
+	assert_int_equal(serial_state_check(&r, &badq), -EINVAL);
+	badq.len = UINT32_MAX;
+	assert_int_equal(serial_state_check(&r, &badq), -EINVAL);
+	badq = q;
+	badq.data[SERIAL_RX_FIFO - 1] = 1; /* past len 0 */
+	assert_int_equal(serial_state_check(&r, &badq), -EINVAL);
+	badq.len = SERIAL_RX_FIFO;
+	assert_int_equal(serial_state_check(&r, &badq), 0);
+	serial_destroy(&s);
+}
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* PUT /serial's rate_limiter: output over the rate is dropped and counted;
+ * the guest sees every byte leave; loopback is not output. */
+static void serial_rate_limit_drops_and_counts(void **state)
+{
+	struct cfg_token_bucket tb = {.set = true, .size = 10, .refill_time_ms = 100};
+	struct serial s;
+	int p[2];
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	serial_init(&s, p[1]);
+	s.now_ns = fake_clock;
+	fake_now = 1000000000ULL;
+	serial_set_rate_limit(&s, &tb);
+	for (int i = 0; i < 25; i++) {
+		wr(&s, 0, (uint8_t)('a' + i));
+		assert_true(rd(&s, 5) & 0x20); /* THR empty all the same */
+	}
+	assert_int_equal(s.bytes_out, 10);
+	assert_int_equal(s.dropped_bytes, 15);
+	assert_int_equal(read(p[0], buf, sizeof(buf)), 10);
+	assert_memory_equal(buf, "abcdefghij", 10);
+	fake_now += 50000000ULL; /* half the refill time: 5 more bytes */
+	for (int i = 0; i < 8; i++)
+		wr(&s, 0, 'x');
+	assert_int_equal(s.bytes_out, 15);
+	assert_int_equal(s.dropped_bytes, 18);
+	wr(&s, 4, 0x10); /* loopback: not limited, not counted */
+	for (int i = 0; i < 5; i++)
+		wr(&s, 0, 'y');
+	assert_int_equal(s.dropped_bytes, 18);
+	assert_int_equal(rd(&s, 0), 'y');
+	/* a bucket of size 0 does not limit */
+	wr(&s, 4, 0x00);
+	tb.size = 0;
+	serial_set_rate_limit(&s, &tb);
+	for (int i = 0; i < 30; i++)
+		wr(&s, 0, 'z');
+	assert_int_equal(s.bytes_out, 45);
+	assert_int_equal(s.dropped_bytes, 18);
+	serial_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+
 static uint8_t kbd_rd(struct i8042 *k, int off)
 {
 	uint8_t v;
@@ -187,6 +331,55 @@ static void i8042_ctrl_alt_del_bounded(void **state)
 	i8042_destroy(&k);
 }
 
+/* Command byte, a command waiting for its data byte and bytes in the
+ * output buffer (wrapped) survive a save and restore. */
+static void i8042_save_restore_round_trip(void **state)
+{
+	struct i8042 a, b;
+	struct i8042_state st;
+
+	(void)state;
+	i8042_init(&a);
+	i8042_init(&b);
+	for (int i = 0; i < 6; i++) { /* move head so the buffer wraps */
+		kbd_wr(&a, 0, 0xf2);
+		kbd_rd(&a, 0);
+		kbd_rd(&a, 0);
+		kbd_rd(&a, 0);
+	}
+	kbd_wr(&a, 4, 0x60);
+	kbd_wr(&a, 0, 0x47);
+	assert_int_equal(i8042_ctrl_alt_del(&a), 0);
+	kbd_wr(&a, 4, 0x20); /* read CTR: queued after the keys */
+	kbd_wr(&a, 4, 0x60); /* and a write of CTR waiting for its byte */
+	i8042_save(&a, &st);
+	assert_int_equal(st.len, 9);
+	assert_int_equal(i8042_state_check(&st), 0);
+	i8042_restore(&b, &st);
+	assert_int_equal(kbd_rd(&b, 4), 0x1d); /* OBF, SYS, unlocked, last was a command */
+	assert_int_equal(kbd_rd(&b, 0), 0x1d);
+	for (int i = 0; i < 7; i++)
+		kbd_rd(&b, 0);
+	assert_int_equal(kbd_rd(&b, 0), 0x47);
+	assert_int_equal(kbd_rd(&b, 4) & 0x01, 0);
+	kbd_wr(&b, 0, 0x45); /* the data byte the saved write was waiting for */
+	kbd_wr(&b, 4, 0x20);
+	assert_int_equal(kbd_rd(&b, 0), 0x45);
+	st.len = I8042_BUF_SIZE + 1;
+	assert_int_equal(i8042_state_check(&st), -EINVAL);
+	st.len = 0;
+	assert_int_equal(i8042_state_check(&st), -EINVAL); /* bytes past len */
+	memset(st.buf, 0, sizeof(st.buf));
+	assert_int_equal(i8042_state_check(&st), 0);
+	st.pending_cmd = 0xfe; /* a command that takes no data */
+	assert_int_equal(i8042_state_check(&st), -EINVAL);
+	st.pending_cmd = 0;
+	st.last_write_cmd = 0x01;
+	assert_int_equal(i8042_state_check(&st), -EINVAL);
+	i8042_destroy(&a);
+	i8042_destroy(&b);
+}
+
 static void bus_overlap_and_default(void **state)
 {
 	struct bus b;
@@ -217,6 +410,10 @@ int main(void)
 	    cmocka_unit_test(serial_input_bounded),
 	    cmocka_unit_test(i8042_probe_and_reset),
 	    cmocka_unit_test(i8042_ctrl_alt_del_bounded),
+	    cmocka_unit_test(serial_save_restore_round_trip),
+	    cmocka_unit_test(serial_state_check_refuses),
+	    cmocka_unit_test(serial_rate_limit_drops_and_counts),
+	    cmocka_unit_test(i8042_save_restore_round_trip),
 	    cmocka_unit_test(bus_overlap_and_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

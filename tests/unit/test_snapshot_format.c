@@ -26,14 +26,21 @@ static void crc64_check_value(void **state)
 	assert_true(crc64_update(crc64("1234", 4), "56789", 5) == crc64("123456789", 9));
 }
 
-/* A valid file with nvcpus vCPUs and one device; the caller frees it. */
-static uint8_t *make_file(uint32_t nvcpus, size_t *len)
+/* Which legacy device sections make_legacy_file writes. */
+enum { WITH_REGS = 1, WITH_FIFO = 2, WITH_I8042 = 4, WITH_ALL = 7 };
+
+/* A file with nvcpus vCPUs, one device and the legacy sections in `with`,
+ * sections in this order: config, mem, vm, vCPUs, serial registers, the
+ * device, serial FIFO, i8042. The caller frees it. */
+static uint8_t *make_legacy_file(uint32_t nvcpus, unsigned with, size_t *len)
 {
 	struct snap_writer w;
 	struct snap_mem mem;
 	struct snap_vm vm;
 	struct snap_vcpu *c = calloc(1, sizeof(*c));
-	struct snap_serial ser;
+	struct serial_regs ser;
+	struct serial_fifo fifo;
+	struct i8042_state kbd;
 	uint8_t dev[sizeof(struct snap_device_hdr) + 24];
 	struct snap_device_hdr *h = (struct snap_device_hdr *)dev;
 
@@ -57,16 +64,37 @@ static uint8_t *make_file(uint32_t nvcpus, size_t *len)
 	}
 	memset(&ser, 0, sizeof(ser));
 	ser.lcr = 3;
-	snap_add(&w, SNAP_SEC_SERIAL, 0, &ser, sizeof(ser));
+	ser.ier = 2;
+	ser.thri_pending = 1;
+	if (with & WITH_REGS)
+		snap_add(&w, SNAP_SEC_SERIAL, 0, &ser, sizeof(ser));
 	memset(dev, 0xab, sizeof(dev));
 	memset(h, 0, sizeof(*h));
 	strcpy(h->kind, "block");
 	strcpy(h->id, "rootfs");
 	snap_add(&w, SNAP_SEC_DEVICE, 0, dev, sizeof(dev));
+	memset(&fifo, 0, sizeof(fifo));
+	fifo.len = 3;
+	memcpy(fifo.data, "abc", 3);
+	if (with & WITH_FIFO)
+		snap_add(&w, SNAP_SEC_SERIAL_FIFO, 0, &fifo, sizeof(fifo));
+	memset(&kbd, 0, sizeof(kbd));
+	kbd.ctr = 0x47;
+	kbd.pending_cmd = 0x60;
+	kbd.len = 1;
+	kbd.buf[0] = 0xfa;
+	if (with & WITH_I8042)
+		snap_add(&w, SNAP_SEC_I8042, 0, &kbd, sizeof(kbd));
 	assert_int_equal(snap_finish(&w), 0);
 	free(c);
 	*len = w.len;
 	return w.buf;
+}
+
+/* A valid file of the current version. */
+static uint8_t *make_file(uint32_t nvcpus, size_t *len)
+{
+	return make_legacy_file(nvcpus, WITH_ALL, len);
 }
 
 /* Recompute the trailing CRC after tampering, so the next check is reached. */
@@ -118,6 +146,14 @@ static void round_trip(void **state)
 	assert_int_equal(st.devices[0].data[0], 0xab);
 	assert_true(st.has_serial);
 	assert_int_equal(st.serial.lcr, 3);
+	assert_int_equal(st.serial.thri_pending, 1);
+	assert_true(st.has_serial_fifo);
+	assert_int_equal(st.serial_fifo.len, 3);
+	assert_memory_equal(st.serial_fifo.data, "abc", 3);
+	assert_true(st.has_i8042);
+	assert_int_equal(st.i8042.ctr, 0x47);
+	assert_int_equal(st.i8042.pending_cmd, 0x60);
+	assert_int_equal(st.i8042.buf[0], 0xfa);
 	snap_state_free(&st);
 	free(buf);
 }
@@ -139,7 +175,7 @@ static void refuses_magic_version_crc(void **state)
 	buf[8] = SNAP_VERSION_MAJOR + 1;
 	fix_crc(buf, len);
 	assert_int_equal(parse_decode(buf, len, &f), -EINVAL);
-	assert_non_null(strstr(f.msg, "unsupported snapshot format version v2.0.0"));
+	assert_non_null(strstr(f.msg, "unsupported snapshot format version v2.1.0"));
 	buf[8] = SNAP_VERSION_MAJOR;
 	buf[10] = SNAP_VERSION_MINOR + 1;
 	fix_crc(buf, len);
@@ -273,7 +309,8 @@ static void refuses_bad_state(void **state)
 	uint8_t bad = 7, nul = 0, x = 'x';
 
 	(void)state;
-	/* section 0 config, 1 mem, 2 vm, 3-4 vcpus, 5 serial, 6 device */
+	/* section 0 config, 1 mem, 2 vm, 3-4 vcpus, 5 serial, 6 device, 7 FIFO,
+	 * 8 i8042 */
 	expect_refused(buf, len, 0, 3, &nul, 1, "configuration");
 	expect_refused(buf, len, 1, offsetof(struct snap_mem, ram_size), &big, 8, "memory size");
 	expect_refused(buf, len, 1, offsetof(struct snap_mem, ram_size), &odd, 8, "memory size");
@@ -292,6 +329,34 @@ static void refuses_bad_state(void **state)
 		memset(full, x, sizeof(full));
 		expect_refused(buf, len, 6, 0, full, sizeof(full), "malformed name");
 	}
+	/* legacy device states the devices could never be in */
+	{
+		uint32_t fifo_len = SERIAL_RX_FIFO + 1, pad = 1;
+		uint8_t ier = 0x10, fcr = 0x40, two = 2, kbd_len = I8042_BUF_SIZE + 1, cmd = 0x20,
+			junk = 0x55;
+
+		expect_refused(buf, len, 5, offsetof(struct serial_regs, ier), &ier, 1,
+			       "serial port state is invalid");
+		expect_refused(buf, len, 5, offsetof(struct serial_regs, iir_fifo), &fcr, 1,
+			       "serial port state is invalid");
+		expect_refused(buf, len, 5, offsetof(struct serial_regs, thri_pending), &two, 1,
+			       "serial port state is invalid");
+		expect_refused(buf, len, 7, offsetof(struct serial_fifo, len), &fifo_len, 4,
+			       "serial port state is invalid");
+		expect_refused(buf, len, 7, offsetof(struct serial_fifo, pad), &pad, 4,
+			       "serial port state is invalid");
+		/* a byte past the FIFO's length */
+		expect_refused(buf, len, 7, offsetof(struct serial_fifo, data) + 3, &junk, 1,
+			       "serial port state is invalid");
+		expect_refused(buf, len, 8, offsetof(struct i8042_state, len), &kbd_len, 1,
+			       "i8042 state is invalid");
+		expect_refused(buf, len, 8, offsetof(struct i8042_state, pending_cmd), &cmd, 1,
+			       "i8042 state is invalid");
+		expect_refused(buf, len, 8, offsetof(struct i8042_state, last_write_cmd), &two, 1,
+			       "i8042 state is invalid");
+		expect_refused(buf, len, 8, offsetof(struct i8042_state, buf) + 1, &junk, 1,
+			       "i8042 state is invalid");
+	}
 	/* a vCPU index out of range (two vCPUs, indices 0 and 5) */
 	n = 5;
 	{
@@ -302,6 +367,70 @@ static void refuses_bad_state(void **state)
 		assert_int_equal(parse_decode(buf, len, &f), -EINVAL);
 		assert_non_null(strstr(f.msg, "vCPU 1 of the snapshot is missing"));
 	}
+	free(buf);
+}
+
+/* Set the header's minor version and fix the CRC. */
+static void set_minor(uint8_t *buf, size_t len, uint16_t minor)
+{
+	buf[10] = (uint8_t)minor;
+	buf[11] = (uint8_t)(minor >> 8);
+	fix_crc(buf, len);
+}
+
+/* v1.0 files (UART registers at most) still load; a v1.1 file must have
+ * every legacy section, a v1.0 file none of the v1.1 ones. */
+static void legacy_sections_follow_the_version(void **state)
+{
+	static const struct {
+		unsigned with;
+		uint16_t minor;
+		int err;
+	} cases[] = {
+	    {WITH_REGS, 0, 0},
+	    {0, 0, 0},
+	    {WITH_ALL, 0, -EINVAL},
+	    {WITH_REGS | WITH_FIFO, 0, -EINVAL},
+	    {WITH_ALL, 1, 0},
+	    {WITH_REGS | WITH_FIFO, 1, -EINVAL},
+	    {WITH_REGS | WITH_I8042, 1, -EINVAL},
+	    {WITH_FIFO | WITH_I8042, 1, -EINVAL},
+	    {0, 1, -EINVAL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fault f = {""};
+		size_t len;
+		uint8_t *buf = make_legacy_file(1, cases[i].with, &len);
+
+		set_minor(buf, len, cases[i].minor);
+		if (parse_decode(buf, len, &f) != cases[i].err)
+			fail_msg("case %zu: %s", i, f.msg);
+		if (cases[i].err && !strstr(f.msg, "do not match its format version"))
+			fail_msg("case %zu: %s", i, f.msg);
+		free(buf);
+	}
+}
+
+/* A v1.0 file's UART registers restore with an empty receive FIFO. */
+static void v1_0_serial_has_no_fifo(void **state)
+{
+	struct snap_reader r;
+	struct snap_state st;
+	struct fault f = {""};
+	size_t len;
+	uint8_t *buf = make_legacy_file(1, WITH_REGS, &len);
+
+	(void)state;
+	set_minor(buf, len, 0);
+	assert_int_equal(snap_parse(&r, buf, len, &f), 0);
+	assert_int_equal(snap_decode(&st, &r, &f), 0);
+	assert_true(st.has_serial);
+	assert_false(st.has_serial_fifo);
+	assert_false(st.has_i8042);
+	assert_int_equal(st.minor, 0);
+	snap_state_free(&st);
 	free(buf);
 }
 
@@ -352,6 +481,8 @@ int main(void)
 	    cmocka_unit_test(refuses_oversized),
 	    cmocka_unit_test(refuses_bad_sections),
 	    cmocka_unit_test(refuses_bad_state),
+	    cmocka_unit_test(legacy_sections_follow_the_version),
+	    cmocka_unit_test(v1_0_serial_has_no_fifo),
 	    cmocka_unit_test(writer_limits),
 	    cmocka_unit_test(file_io),
 	};
