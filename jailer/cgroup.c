@@ -1,5 +1,6 @@
 /* cgroups: <mount>/<parent>/<id> in every hierarchy a --cgroup option
- * names (v1), or in the unified hierarchy (v2, with the device program). */
+ * names and in the devices hierarchy (v1, with the device allowlist), or in
+ * the unified hierarchy (v2, with the device program). */
 #include "jailer/run.h"
 
 #include <bpf/bpf.h>
@@ -144,6 +145,33 @@ static int cg_write_values(struct jail_ctx *ctx, unsigned hi)
 	return 0;
 }
 
+/* v1: deny every device, then allow flint's (devprog.c's list). Written
+ * before the user's --cgroup devices.* values, so those can still widen it,
+ * and before the process moves in. An allow the parent cgroup does not have
+ * itself is refused with EPERM: that device stays denied, which is what the
+ * parent already says, so it is no error. */
+static int cg_v1_devices(struct jail_ctx *ctx, const struct jail_hier *h)
+{
+	char rules[16][JAIL_DEV_RULE_MAX], deny[PATH_MAX], allow[PATH_MAX];
+	int n = jail_dev_v1_rules(rules, 16, ctx->plan->uffd_minor), rc;
+
+	if (n < 0)
+		return jail_fail(&ctx->err, -n, "cgroup: device list");
+	if (jail_path_join(deny, sizeof(deny), h->dir, "devices.deny") ||
+	    jail_path_join(allow, sizeof(allow), h->dir, "devices.allow"))
+		return jail_fail(&ctx->err, ENAMETOOLONG, "cgroup: %s", h->dir);
+	rc = jail_write_file(deny, "a");
+	if (rc)
+		return jail_fail(&ctx->err, -rc, "cgroup: cannot write %s", deny);
+	for (int i = 0; i < n; i++) {
+		rc = jail_write_file(allow, rules[i]);
+		if (rc && rc != -EPERM)
+			return jail_fail(&ctx->err, -rc, "cgroup: cannot allow %s in %s", rules[i],
+					 allow);
+	}
+	return 0;
+}
+
 static int cg_load_devprog(struct jail_ctx *ctx, int cg_fd)
 {
 	struct bpf_insn prog[64];
@@ -200,6 +228,8 @@ int jail_cg_setup(struct jail_ctx *ctx)
 	/* All values first: a v1 cpuset takes no task before cpus/mems. */
 	for (unsigned i = 0; i < plan->n_hier; i++) {
 		rc = cg_create(ctx, &plan->hier[i]);
+		if (!rc && (int)i == plan->dev_hier)
+			rc = cg_v1_devices(ctx, &plan->hier[i]);
 		if (!rc)
 			rc = cg_write_values(ctx, i);
 		if (rc)

@@ -1,12 +1,15 @@
-/* The cgroup v2 device controller is a BPF_PROG_TYPE_CGROUP_DEVICE program.
- * Ours is a short allowlist written as raw instructions (no BPF compiler
- * needed): character devices flint uses, every access type; everything
- * else, block devices included, is denied. Pure, so the unit tests run
- * it; cgroup.c loads and attaches it. */
+/* Device control: which devices the jailed process may open. The cgroup v2
+ * device controller is a BPF_PROG_TYPE_CGROUP_DEVICE program; ours is a
+ * short allowlist written as raw instructions (no BPF compiler needed):
+ * character devices flint uses, every access type; everything else, block
+ * devices included, is denied. Under cgroup v1 the same list becomes
+ * devices.allow lines after a devices.deny of everything. Pure, so the unit
+ * tests run both; cgroup.c applies them. */
 #include "jailer/run.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct dev_id {
 	unsigned major;
@@ -55,15 +58,37 @@ static void emit_return(struct bpf_insn *out, __s32 verdict)
 	out[1] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
-int jail_devprog_build(struct bpf_insn *out, size_t max, int uffd_minor)
+#define MAX_DEVS (sizeof(fixed_devs) / sizeof(fixed_devs[0]) + 1)
+
+/* The fixed devices plus userfaultfd when the host has it. */
+static size_t allowed_devs(struct dev_id devs[MAX_DEVS], int uffd_minor)
 {
-	struct dev_id devs[sizeof(fixed_devs) / sizeof(fixed_devs[0]) + 1];
-	size_t n = 0, deny, allow, total;
+	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(fixed_devs) / sizeof(fixed_devs[0]); i++)
 		devs[n++] = fixed_devs[i];
 	if (uffd_minor >= 0)
 		devs[n++] = (struct dev_id){10, (unsigned)uffd_minor};
+	return n;
+}
+
+int jail_dev_v1_rules(char (*out)[JAIL_DEV_RULE_MAX], size_t max, int uffd_minor)
+{
+	struct dev_id devs[MAX_DEVS];
+	size_t n = allowed_devs(devs, uffd_minor);
+
+	if (n > max)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++)
+		snprintf(out[i], JAIL_DEV_RULE_MAX, "c %u:%u rwm", devs[i].major, devs[i].minor);
+	return (int)n;
+}
+
+int jail_devprog_build(struct bpf_insn *out, size_t max, int uffd_minor)
+{
+	struct dev_id devs[MAX_DEVS];
+	size_t n = allowed_devs(devs, uffd_minor), deny, allow, total;
+
 	deny = 5 + 3 * n;
 	allow = deny + 2;
 	total = allow + 2;

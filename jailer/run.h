@@ -58,6 +58,7 @@ struct jail_plan {
 	unsigned n_hier;
 	unsigned char cg_hier[JAIL_MAX_CGROUPS]; /* --cgroup i goes to hier[cg_hier[i]] */
 	int uffd_minor;				 /* /dev/userfaultfd, -1 when absent */
+	int dev_hier;	 /* v1: index of the devices hierarchy, -1 when not mounted */
 	bool root_fresh; /* we created root: its removal undoes all inside */
 };
 
@@ -103,6 +104,12 @@ int jail_cg_setup(struct jail_ctx *ctx);
  * (uffd_minor < 0: no userfaultfd). Returns the instruction count, or
  * -ENOSPC when max is too small. */
 int jail_devprog_build(struct bpf_insn *out, size_t max, int uffd_minor);
+
+#define JAIL_DEV_RULE_MAX 32
+/* The same allowlist for the cgroup v1 devices controller: one
+ * devices.allow line ("c 10:232 rwm") per device. Returns the count, or
+ * -ENOSPC when max is too small. */
+int jail_dev_v1_rules(char (*out)[JAIL_DEV_RULE_MAX], size_t max, int uffd_minor);
 
 /* RLIMIT_NOFILE (and RLIMIT_FSIZE when given), soft = hard. */
 int jail_set_rlimits(struct jail_ctx *ctx);

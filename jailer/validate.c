@@ -173,6 +173,19 @@ static int plan_v1(const struct jail_config *cfg, struct jail_plan *plan, const 
 			return h;
 		plan->cg_hier[i] = (unsigned char)h;
 	}
+	/* Device control, as the v2 program gives it: always, when the host
+	 * has the devices controller (without it there is none to have). */
+	plan->dev_hier = -1;
+	if (!jail_mounts_find(mounts, "devices", mount, sizeof(mount))) {
+		int h;
+
+		if (jail_proc_cgroup_find(self, "devices", own, sizeof(own)))
+			return jail_fail(err, 0, "cgroup: no devices line in /proc/self/cgroup");
+		h = plan_hier(cfg->id, plan, mount, own, err);
+		if (h < 0)
+			return h;
+		plan->dev_hier = h;
+	}
 	return 0;
 }
 
@@ -254,6 +267,7 @@ int jail_validate(const struct jail_config *cfg, struct jail_plan *plan, struct 
 	int rc;
 
 	memset(plan, 0, sizeof(*plan));
+	plan->dev_hier = -1;
 	rc = check_exec_file(cfg, plan, err);
 	if (!rc)
 		rc = check_jail_dirs(cfg, plan, err);

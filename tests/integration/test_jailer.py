@@ -16,11 +16,15 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import pytest
+# Helpers only (no test_* names: pytest would collect them here too).
+from test_block import guest_pattern, host_pattern_image, sector
+from test_net import CAPTURE, ETHERTYPE, GUEST_MAC
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 JAILER = os.environ.get("FLINT_JAILER_BIN", os.path.join(ROOT, "build", "flint-jailer"))
@@ -439,13 +443,7 @@ def test_cgroup_v2_device_program(jail):
     if "hugetlb.2MB.max=0" in extra:
         with open(os.path.join(cg, "hugetlb.2MB.max")) as f:
             assert f.read().strip() == "0"
-    # Devices the host puts into the jail after the fact: allowed by the
-    # node's owner and mode, denied by the device program.
-    os.mknod(jail.root / "dev" / "full", 0o600 | stat.S_IFCHR, os.makedev(1, 7))
-    os.mknod(jail.root / "dev" / "loop", 0o600 | stat.S_IFBLK, os.makedev(7, 0))
-    os.mknod(jail.root / "dev" / "null", 0o600 | stat.S_IFCHR, os.makedev(1, 3))
-    for n in ["full", "loop", "null"]:
-        os.chown(jail.root / "dev" / n, UID, GID)
+    make_extra_nodes(jail.root)
     assert jail.ask(p, lines, "open /dev/kvm") == "open /dev/kvm ok"
     assert jail.ask(p, lines, "open /dev/net/tun") == "open /dev/net/tun ok"
     assert jail.ask(p, lines, "open /dev/urandom") == "open /dev/urandom ok"
@@ -454,12 +452,53 @@ def test_cgroup_v2_device_program(jail):
     assert jail.ask(p, lines, "open /dev/loop") == "open /dev/loop err 1"
 
 
-def test_cgroup_v1_has_no_device_program(jail):
-    """The same /dev/full opens under v1: the denial above is the program's."""
+def make_extra_nodes(root):
+    """Device nodes the host puts into the jail after the fact: allowed by
+    each node's owner and mode, so only device control can deny them."""
+    nodes = {"full": (stat.S_IFCHR, 1, 7), "loop": (stat.S_IFBLK, 7, 0),
+             "null": (stat.S_IFCHR, 1, 3)}
+    for name, (kind, major, minor) in nodes.items():
+        os.mknod(root / "dev" / name, 0o600 | kind, os.makedev(major, minor))
+        os.chown(root / "dev" / name, UID, GID)
+
+
+def v1_member(pid, controller):
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctls, path = line.strip().split(":", 2)
+            if controller in ctls.split(","):
+                return path
+    return None
+
+
+@pytest.mark.skipif("devices" not in MOUNTS, reason="no cgroup v1 devices controller mounted")
+def test_cgroup_v1_devices_controller(jail):
+    """cgroup v1, no --cgroup option at all: the jailer still puts the
+    process into a devices cgroup that allows only flint's devices."""
     p, lines, rep = jail.start()
-    os.mknod(jail.root / "dev" / "full", 0o600 | stat.S_IFCHR, os.makedev(1, 7))
-    os.chown(jail.root / "dev" / "full", UID, GID)
+    rel = f"/{jail.parent}/{jail.id}"
+    assert v1_member(jail.pid(), "devices") == rel
+    with open(os.path.join(MOUNTS["devices"] + rel, "devices.list")) as f:
+        allowed = set(f.read().splitlines())
+    want = {"c 10:232 rwm", "c 10:200 rwm", "c 1:3 rwm", "c 1:5 rwm", "c 1:8 rwm",
+            "c 1:9 rwm"}
+    if os.path.exists("/dev/userfaultfd"):
+        want.add(f"c 10:{os.minor(os.stat('/dev/userfaultfd').st_rdev)} rwm")
+    assert allowed == want
+    make_extra_nodes(jail.root)
+    for dev in ["/dev/kvm", "/dev/net/tun", "/dev/urandom", "/dev/null"]:
+        assert jail.ask(p, lines, "open " + dev) == f"open {dev} ok"
+    assert jail.ask(p, lines, "open /dev/full") == "open /dev/full err 1"  # EPERM
+    assert jail.ask(p, lines, "open /dev/loop") == "open /dev/loop err 1"
+
+
+@pytest.mark.skipif("devices" not in MOUNTS, reason="no cgroup v1 devices controller mounted")
+def test_cgroup_v1_devices_values_can_widen(jail):
+    """--cgroup devices.* values are written after the jailer's list."""
+    p, lines, rep = jail.start("--cgroup", "devices.allow=c 1:7 rwm")
+    make_extra_nodes(jail.root)
     assert jail.ask(p, lines, "open /dev/full") == "open /dev/full ok"
+    assert jail.ask(p, lines, "open /dev/loop") == "open /dev/loop err 1"
 
 
 def test_netns_is_joined(jail):
@@ -710,3 +749,53 @@ def test_flint_runs_under_the_jailer(jail):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
     assert "TEST smp PASS" in out, out + err
+
+
+def test_jailed_guest_disk_and_network_work(jail):
+    """The whole production set-up: flint jailed with cgroups (devices
+    included), a netns with a tap only uid may attach, rlimits, seccomp on;
+    the guest boots, its disk writes reach the image and its frames the tap."""
+    if not os.path.exists(FLINT) or not os.path.exists(TEST_GUEST):
+        pytest.skip("build/flint or the test guest is missing (make, make guest)")
+    ns = jail.make_netns()
+    nsname = os.path.basename(ns)
+    for cmd in (["ip", "tuntap", "add", "dev", "tap0", "mode", "tap", "user", str(UID),
+                 "group", str(GID)], ["ip", "link", "set", "tap0", "up"]):
+        subprocess.run(["ip", "netns", "exec", nsname] + cmd, check=True)
+    root = jail.base / "flint" / jail.id / "root"
+    root.mkdir(parents=True)
+    shutil.copy(TEST_GUEST, root / "guest.elf")
+    img = host_pattern_image(root / "disk.img")
+    os.chown(img, UID, GID)
+    cfg = {"boot-source": {"kernel_image_path": "/guest.elf",
+                           "boot_args": "tests=blk,net net_tx=3 net_wait_ms=100"},
+           "machine-config": {"vcpu_count": 1, "mem_size_mib": 128},
+           "drives": [{"drive_id": "rootfs", "path_on_host": "/disk.img",
+                       "is_root_device": True, "is_read_only": False}],
+           "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0",
+                                   "guest_mac": GUEST_MAC}]}
+    (root / "vm.json").write_text(json.dumps(cfg))
+    for f in ("guest.elf", "vm.json"):
+        os.chmod(root / f, 0o644)
+    cap = subprocess.Popen(["ip", "netns", "exec", nsname, sys.executable, "-c", CAPTURE,
+                            "tap0", "3", "60", "%x" % ETHERTYPE], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    jail.procs.append(cap)
+    assert cap.stdout.readline().strip() == "ready", cap.stderr.read()
+    cg = ["--cgroup", "cpu.shares=512"] if "cpu" in MOUNTS else []
+    argv = jail.args(*cg, "--netns", ns, "--resource-limit", "no-file=256",
+                     exec_file=FLINT) + ["--", "--no-api", "--config-file", "/vm.json"]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    jail.procs.append(p)
+    out, err = p.communicate(timeout=120)
+    frames, _ = cap.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "TEST blk PASS" in out and "blk: host pattern ok" in out, out
+    assert "TEST net PASS" in out, out
+    assert "made system call" not in err
+    assert sector(img, 1) == guest_pattern(1)
+    assert sector(img, 2047) == guest_pattern(2047)
+    payloads = [bytes.fromhex(line.split()[1])[14:].rstrip(b"\0")
+                for line in frames.splitlines()]
+    assert payloads == [f"FLINT-GUEST-FRAME {i}/3".encode() for i in range(3)], frames

@@ -413,6 +413,26 @@ static void test_devprog(void **state)
 	assert_int_equal(jail_devprog_build(p, 10, 257), -ENOSPC);
 }
 
+/* cgroup v1: the same allowlist as devices.allow lines. */
+static void test_dev_v1_rules(void **state)
+{
+	static const char *const want[] = {"c 10:232 rwm", "c 10:200 rwm", "c 1:3 rwm",
+					   "c 1:5 rwm",	   "c 1:8 rwm",	   "c 1:9 rwm",
+					   "c 10:257 rwm"};
+	char rules[8][JAIL_DEV_RULE_MAX];
+	int n;
+
+	(void)state;
+	n = jail_dev_v1_rules(rules, 8, 257);
+	assert_int_equal(n, 7);
+	for (int i = 0; i < n; i++)
+		assert_string_equal(rules[i], want[i]);
+	assert_int_equal(jail_dev_v1_rules(rules, 8, -1), 6);
+	for (int i = 0; i < 6; i++)
+		assert_string_not_equal(rules[i], "c 10:257 rwm");
+	assert_int_equal(jail_dev_v1_rules(rules, 6, 257), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +453,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_cgroup_find),
 	    cmocka_unit_test(test_misc_minor),
 	    cmocka_unit_test(test_devprog),
+	    cmocka_unit_test(test_dev_v1_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
