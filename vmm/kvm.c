@@ -122,7 +122,6 @@ static int kvm_fail(struct fault *f, const char *what)
 
 int kvm_create_vm(struct kvm *k, struct fault *f)
 {
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
 
 	k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM, 0);
@@ -136,6 +135,13 @@ int kvm_create_vm(struct kvm *k, struct fault *f)
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) != 0) {
 		return kvm_fail(f, "KVM_CREATE_IRQCHIP");
 	}
+	return 0;
+}
+
+int kvm_create_pit(struct kvm *k, struct fault *f)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+
 	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) != 0) {
 		return kvm_fail(f, "KVM_CREATE_PIT2");
 	}

@@ -20,8 +20,11 @@ struct kvm {
 /* Open /dev/kvm (path overridable for tests), check the API version and every
  * capability flint needs. On failure f says which, in one line. */
 int kvm_open(struct kvm *k, const char *dev_path, struct fault *f);
-/* Create the VM: TSS, identity map, irqchip, PIT. */
+/* Create the VM: TSS, identity map, irqchip. */
 int kvm_create_vm(struct kvm *k, struct fault *f);
+/* The in-kernel PIT (after the irqchip). KVM starts a worker thread for it
+ * and holds the VM's lock meanwhile. */
+int kvm_create_pit(struct kvm *k, struct fault *f);
 /* Register every guest memory region as a KVM memory slot. */
 int kvm_set_memory(struct kvm *k, const struct guest_mem *mem, bool dirty_log, struct fault *f);
 /* Pulse an IRQ line on the in-kernel irqchip (edge). Any thread. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "devices/legacy.h"
+#include "vmm/bg_task.h"
 
 static void vm_end_from_vcpu(void *ctx, int status, const char *why)
 {
@@ -244,14 +245,64 @@ static int vm_create_memory(struct vm *vm, struct fault *f)
 			  (unsigned long long)m->mem_size_mib,
 			  m->huge_pages == CFG_HUGE_2M ? " from 2 MiB huge pages" : "",
 			  strerror(-err));
-		return err;
 	}
-	return kvm_set_memory(&vm->kvm, &vm->mem, m->track_dirty_pages, f);
+	return err;
+}
+
+/* bg_task bodies. They read only vm->kvm, vm->mem and vm->cfg, which the
+ * building thread no longer changes while they run. */
+static int vm_task_memslots(void *arg, struct fault *f)
+{
+	struct vm *vm = arg;
+
+	return kvm_set_memory(&vm->kvm, &vm->mem, vm->cfg->machine.track_dirty_pages, f);
+}
+
+static int vm_task_pit(void *arg, struct fault *f)
+{
+	struct vm *vm = arg;
+
+	return kvm_create_pit(&vm->kvm, f);
+}
+
+/* Join a set-up task; its fault is reported only if nothing failed before. */
+static int vm_join_task(struct bg_task *t, int err, struct fault *f)
+{
+	struct fault ignored;
+	int task_err = bg_task_join(t, err ? &ignored : f);
+
+	return err ? err : task_err;
+}
+
+/* Everything but the KVM objects: kernel, devices, vCPUs. The memory slots
+ * and the PIT are being made meanwhile (vm_build). */
+static int vm_build_rest(struct vm *vm, struct fault *f)
+{
+	int err = 0;
+
+	if (vm->opt.for_restore)
+		cmdline_init(&vm->cmdline, LAYOUT_CMDLINE_MAX); /* devices still add to it */
+	else
+		err = vm_boot_load_kernel(vm, f);
+	if (!err)
+		err = vm_open_serial_out(vm, f);
+	if (!err && (err = vm_add_legacy_devices(vm)) != 0)
+		fault_set(f, "cannot register the legacy devices: %s", strerror(-err));
+	if (!err)
+		err = vm_add_event_sources(vm, f);
+	if (!err)
+		err = vm_add_virtio_devices(vm, f);
+	if (!err)
+		err = vm_create_vcpus(vm, f);
+	if (!err && !vm->opt.for_restore)
+		err = vm_boot_finish(vm, f);
+	return err;
 }
 
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opt,
 	     struct logger *log, struct ev_loop *loop, struct fault *f)
 {
+	struct bg_task memslots = {0}, pit = {0};
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
@@ -266,23 +317,15 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 		err = kvm_create_vm(&vm->kvm, f);
 	if (!err)
 		err = vm_create_memory(vm, f);
-	if (!err && opt->for_restore)
-		cmdline_init(&vm->cmdline, LAYOUT_CMDLINE_MAX); /* devices still add to it */
-	else if (!err)
-		err = vm_boot_load_kernel(vm, f);
-	if (!err)
-		err = vm_open_serial_out(vm, f);
-	if (!err && (err = vm_add_legacy_devices(vm)) != 0)
-		fault_set(f, "cannot register the legacy devices: %s", strerror(-err));
-	if (!err)
-		err = vm_add_event_sources(vm, f);
-	if (!err)
-		err = vm_add_virtio_devices(vm, f);
-	if (!err)
-		err = vm_create_vcpus(vm, f);
-	if (!err && !opt->for_restore)
-		err = vm_boot_finish(vm, f);
-	return err;
+	if (!err) {
+		/* The two calls of VM creation that wait rather than work run
+		 * beside the kernel loading; both end before any vCPU runs. */
+		bg_task_start(&memslots, vm_task_memslots, vm);
+		bg_task_start(&pit, vm_task_pit, vm);
+		err = vm_build_rest(vm, f);
+	}
+	err = vm_join_task(&memslots, err, f);
+	return vm_join_task(&pit, err, f);
 }
 
 int vm_start(struct vm *vm, struct fault *f)
