@@ -9,7 +9,7 @@
 
 #define DU_DEPTH_MAX 4096
 
-int du_init(struct disk_uring *u, uint32_t depth)
+int du_init(struct disk_uring *u, uint32_t depth, bool async_only)
 {
 	int err;
 
@@ -27,7 +27,8 @@ int du_init(struct disk_uring *u, uint32_t depth)
 		err = -errno;
 		goto fail;
 	}
-	err = io_uring_register_eventfd(&u->ring, u->efd);
+	err = async_only ? io_uring_register_eventfd_async(&u->ring, u->efd)
+			 : io_uring_register_eventfd(&u->ring, u->efd);
 	if (err)
 		goto fail;
 	return 0;

@@ -178,7 +178,7 @@ void blk_process(struct virtio_blk *b)
 	for (int done = 0; !b->throttled;) {
 		int n;
 
-		if (b->async && b->async->nfree == 0) {
+		if (b->async && b->async->nfree == 0 && !blk_async_flush(b, &pushed)) {
 			b->async->stalled = true; /* a completion calls us again */
 			break;
 		}
@@ -212,7 +212,7 @@ void blk_process(struct virtio_blk *b)
 		}
 	}
 	if (b->async)
-		blk_async_submit(b);
+		blk_async_flush(b, &pushed);
 	if (pushed && vq_needs_interrupt(q, b->mmio.mem))
 		virtio_mmio_signal_used(&b->mmio);
 }

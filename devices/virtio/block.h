@@ -150,8 +150,11 @@ void blk_async_destroy(struct virtio_blk *b);
  * later; -errno: not started (serve it synchronously, which reports any
  * error the same way). */
 int blk_async_start(struct virtio_blk *b, const struct vq_chain *c, const struct blk_req *r);
-/* Hand what blk_async_start queued to the kernel. */
-void blk_async_submit(struct virtio_blk *b);
+/* Hand what blk_async_start queued to the kernel, then complete whatever
+ * is already done (often all of it: cached reads finish inside the submit
+ * call); *pushed is set if anything went to the used ring (the caller
+ * signals). Returns whether a slot is free. */
+bool blk_async_flush(struct virtio_blk *b, bool *pushed);
 /* Wait for every request in flight; push them (push) or drop them (reset). */
 void blk_async_drain(struct virtio_blk *b, bool push);
 

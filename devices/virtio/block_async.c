@@ -16,7 +16,7 @@ int blk_async_create(struct virtio_blk *b, const char *drive_id, struct fault *f
 		fault_set(f, "drive %s: out of memory", drive_id);
 		return -ENOMEM;
 	}
-	err = du_init(&a->du, BLK_ASYNC_SLOTS);
+	err = du_init(&a->du, BLK_ASYNC_SLOTS, true);
 	if (err) {
 		fault_set(f, "drive %s: io_engine Async: cannot set up io_uring: %s", drive_id,
 			  strerror(-err));
@@ -167,18 +167,27 @@ int blk_async_start(struct virtio_blk *b, const struct vq_chain *c, const struct
 	return 0;
 }
 
-void blk_async_submit(struct virtio_blk *b)
+bool blk_async_flush(struct virtio_blk *b, bool *pushed)
 {
-	int err = du_submit(&b->async->du);
+	struct blk_async *a = b->async;
+	int err = du_submit(&a->du);
+	uint64_t tag;
+	int32_t res;
 
-	if (!err)
-		return;
-	if (!b->async->submit_logged)
-		LOG_ERROR(b->log, "virtio-blk %.20s: io_uring submission failed (%s); retrying",
-			  b->id, strerror(-err));
-	b->async->submit_logged = true;
-	/* The operations stay queued in the ring: try again next loop turn. */
-	virtio_mmio_requeue(&b->mmio, 0);
+	if (err) {
+		if (!a->submit_logged)
+			LOG_ERROR(b->log,
+				  "virtio-blk %.20s: io_uring submission failed (%s); retrying",
+				  b->id, strerror(-err));
+		a->submit_logged = true;
+		/* The operations stay queued in the ring: try again next loop turn. */
+		virtio_mmio_requeue(&b->mmio, 0);
+	}
+	/* Completions posted inside the submit call do not signal the eventfd
+	 * (du_init's async_only): they are ours to take now. */
+	while (du_reap(&a->du, &tag, &res) == 1)
+		*pushed |= blk_async_complete(b, tag, res, true);
+	return a->nfree > 0;
 }
 
 void blk_async_drain(struct virtio_blk *b, bool push)

@@ -1,11 +1,13 @@
 /* The blk test: a virtio-blk driver that checks capacity, the host's
  * sector pattern, GET_ID, writes with read-back (or their refusal on a
- * read-only disk), a read past the end, and FLUSH. */
+ * read-only disk), a read past the end, and FLUSH. With blk_bench= it runs
+ * the benchmark (vblk_bench.c) instead. */
 #include <linux/errno.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include "con.h"
 #include "lib.h"
+#include "vblk.h"
 #include "virtio.h"
 
 #define SECTOR		512
@@ -195,6 +197,8 @@ int test_blk(struct test_ctx *t)
 	struct blk *b = &blk_state;
 	int rc;
 
+	if (blk_bench_wanted(t->g))
+		return blk_bench_run(t);
 	if (blk_open(t, b) < 0)
 		return -1;
 	if (t->g->opts.blk_pattern && blk_host_pattern(t, b) < 0)

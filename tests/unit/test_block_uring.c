@@ -70,9 +70,9 @@ static void test_du_ops_and_limits(void **state)
 	assert_true(fd >= 0 && ftruncate(fd, 4096) == 0);
 	assert_int_equal(disk_from_fd(&d, fd, false, CFG_CACHE_WRITEBACK), 0);
 	assert_int_equal(disk_from_fd(&ro, dup(fd), true, CFG_CACHE_UNSAFE), 0);
-	assert_int_equal(du_init(&u, 0), -EINVAL);
-	assert_int_equal(du_init(&u, 100000), -EINVAL);
-	assert_int_equal(du_init(&u, 2), 0);
+	assert_int_equal(du_init(&u, 0, false), -EINVAL);
+	assert_int_equal(du_init(&u, 100000, false), -EINVAL);
+	assert_int_equal(du_init(&u, 2, false), 0);
 	/* the back-end re-checks what the parser already bounded */
 	assert_int_equal(du_queue_read(&u, &d, 4096 - 512, wv, 1, 9), -EINVAL);
 	assert_int_equal(du_queue_read(&u, &d, UINT64_MAX - 10, rv, 1, 9), -EINVAL);
@@ -127,10 +127,9 @@ static void test_async_roundtrip(void **state)
 	dev_submit(&x, 3, VIRTIO_BLK_T_IN, 9, 512);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	/* The transfers hold their chains until the ring completes them. */
-	assert_int_equal(used_idx(&x), 2);
-	assert_int_equal(dev_in_flight(&x), 2);
-	assert_int_equal(status_of(&x, 0), 0xff);
+	/* Each chain is either held in flight or completed (cached data is
+	 * often done inside the submit call), never lost or pushed twice. */
+	assert_int_equal(used_idx(&x) + dev_in_flight(&x), 4);
 	assert_int_equal(status_of(&x, 1), VIRTIO_BLK_S_UNSUPP);
 	assert_int_equal(status_of(&x, 2), VIRTIO_BLK_S_OK);
 	dev_settle(&x);
@@ -170,9 +169,9 @@ static void test_async_many_in_flight(void **state)
 		dev_submit(&x, i, VIRTIO_BLK_T_IN, (uint64_t)(i * 5) % CAP, 512);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), BLK_ASYNC_SLOTS);
-	assert_true(x.b.async->stalled);
-	assert_int_equal(used_idx(&x), 0);
+	/* all taken, or every slot busy and the rest waiting in the ring */
+	assert_true(used_idx(&x) + dev_in_flight(&x) == n ||
+		    (x.b.async->stalled && dev_in_flight(&x) == BLK_ASYNC_SLOTS));
 	dev_settle(&x);
 	for (int i = 0; i < 10 && used_idx(&x) < n; i++) {
 		assert_int_equal(ev_run_once(&x.loop, 10), 0);
@@ -207,7 +206,9 @@ static void test_async_flush_and_errors(void **state)
 	dev_submit(&x, 1, VIRTIO_BLK_T_FLUSH, 0, 0);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), 2); /* Writeback: fdatasync on the ring */
+	/* Writeback: fdatasync on the ring (always finished by an io_uring
+	 * worker, so it completes through the eventfd) */
+	assert_int_equal(used_idx(&x) + dev_in_flight(&x), 2);
 	dev_settle(&x);
 	assert_int_equal(status_of(&x, 1), VIRTIO_BLK_S_OK);
 	assert_int_equal(x.b.stats.flush_count, 1);
@@ -247,34 +248,37 @@ static void test_async_flush_and_errors(void **state)
 }
 
 /* A reset with requests in flight waits for them (their writes land), then
- * drops them: nothing reaches the reset queue; the device comes back. */
+ * drops them: nothing reaches the reset queue; the device comes back. The
+ * flush keeps at least that request in flight (an io_uring worker does it). */
 static void test_async_reset_in_flight(void **state)
 {
 	struct dev_fx x;
 	uint8_t pat[512], back[512];
+	uint16_t before;
 
 	(void)state;
 	dev_up(&x, &async_wb);
 	memset(pat, 0xa7, sizeof(pat));
 	assert_int_equal(gm_write(&x.m, DATA + 0x1000, pat, sizeof(pat)), 0);
-	dev_submit(&x, 0, VIRTIO_BLK_T_IN, 0, 512);
+	dev_submit(&x, 0, VIRTIO_BLK_T_FLUSH, 0, 0);
 	dev_submit(&x, 1, VIRTIO_BLK_T_OUT, 5, 512);
+	dev_submit(&x, 2, VIRTIO_BLK_T_FLUSH, 0, 0);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), 2);
+	before = used_idx(&x);
+	assert_int_equal(before + dev_in_flight(&x), 3);
 	/* Reconcile at once, so the reset (not a completion that may already
 	 * be waiting on the loop) is what the device sees next. */
 	w32(&x, VIRTIO_MMIO_STATUS, 0);
 	virtio_mmio_reconcile(&x.b.mmio);
 	assert_false(x.b.mmio.active);
 	assert_int_equal(dev_in_flight(&x), 0);
-	assert_int_equal(used_idx(&x), 0);
-	assert_int_equal(status_of(&x, 0), 0xff);
+	assert_int_equal(used_idx(&x), before);
 	read_image(x.path, 5, back, sizeof(back));
 	assert_memory_equal(back, pat, sizeof(back));
 	/* stale completions must not appear later either */
 	assert_int_equal(ev_run_once(&x.loop, 20), 0);
-	assert_int_equal(used_idx(&x), 0);
+	assert_int_equal(used_idx(&x), before);
 	/* the driver sets the device up again and it serves requests */
 	assert_int_equal(gm_write(&x.m, USED + 2, &(uint16_t){0}, 2), 0);
 	x.avail_idx = 0;
@@ -306,31 +310,35 @@ static void test_async_swap_and_quiesce(void **state)
 	fill_image(path2, 2 * CAP);
 	dev_submit(&x, 0, VIRTIO_BLK_T_IN, 3, 512);
 	dev_submit(&x, 1, VIRTIO_BLK_T_IN, 4, 512);
+	dev_submit(&x, 2, VIRTIO_BLK_T_FLUSH, 0, 0); /* done by a worker: in flight */
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), 2);
+	assert_int_equal(used_idx(&x) + dev_in_flight(&x), 3);
 	blk_quiesce(&x.b);
 	assert_int_equal(dev_in_flight(&x), 0);
-	assert_int_equal(used_idx(&x), 2);
+	assert_int_equal(used_idx(&x), 3);
 	assert_int_equal(r32(&x, VIRTIO_MMIO_INTERRUPT_STATUS), 1);
 	check_slot_data(&x, 0, 3);
 	check_slot_data(&x, 1, 4);
 	/* in flight across an image swap: completed against the old image */
-	dev_submit(&x, 2, VIRTIO_BLK_T_OUT, 6, 512);
+	dev_submit(&x, 3, VIRTIO_BLK_T_OUT, 6, 512);
+	dev_submit(&x, 4, VIRTIO_BLK_T_FLUSH, 0, 0);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), 1);
+	assert_int_equal(used_idx(&x) + dev_in_flight(&x), 5);
 	assert_int_equal(blk_update_path(&x.b, path2, &fl), 0);
 	assert_int_equal(dev_in_flight(&x), 0);
-	assert_int_equal(used_idx(&x), 3);
-	assert_int_equal(status_of(&x, 2), VIRTIO_BLK_S_OK);
+	assert_int_equal(used_idx(&x), 5);
+	assert_int_equal(status_of(&x, 3), VIRTIO_BLK_S_OK);
+	assert_int_equal(status_of(&x, 4), VIRTIO_BLK_S_OK);
 	/* and the next request goes to the new one, past the old end */
-	dev_submit(&x, 3, VIRTIO_BLK_T_IN, CAP + 1, 512);
+	dev_submit(&x, 0, VIRTIO_BLK_T_IN, CAP + 1, 512);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
 	dev_settle(&x);
-	assert_int_equal(status_of(&x, 3), VIRTIO_BLK_S_OK);
-	check_slot_data(&x, 3, CAP + 1);
+	assert_int_equal(used_idx(&x), 6);
+	assert_int_equal(status_of(&x, 0), VIRTIO_BLK_S_OK);
+	check_slot_data(&x, 0, CAP + 1);
 	blk_quiesce(&x.b); /* nothing in flight: a no-op */
 	dev_down(&x);
 	unlink(path2);
@@ -351,7 +359,7 @@ static void test_async_rate_limited(void **state)
 	dev_submit(&x, 1, VIRTIO_BLK_T_IN, 1, 512);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), 1);
+	assert_int_equal(used_idx(&x) + dev_in_flight(&x), 1);
 	assert_true(x.b.throttled);
 	dev_settle(&x);
 	for (int i = 0; i < 100 && used_idx(&x) < 2; i++)
@@ -371,10 +379,11 @@ static void test_async_destroy_in_flight(void **state)
 	(void)state;
 	dev_up_q(&x, &async_wb, 64);
 	for (int i = 0; i < 20; i++)
-		dev_submit(&x, i, VIRTIO_BLK_T_IN, (uint64_t)i, 512);
+		dev_submit(&x, i, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, (uint64_t)i,
+			   i % 2 ? 0 : 512);
 	w32(&x, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	assert_int_equal(ev_run_once(&x.loop, 0), 0);
-	assert_int_equal(dev_in_flight(&x), 20);
+	assert_int_equal(used_idx(&x) + dev_in_flight(&x), 20);
 	dev_down(&x);
 }
 
