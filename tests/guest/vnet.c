@@ -1,6 +1,11 @@
 /* The net test: a virtio-net driver that sends net_tx broadcast frames
  * with a recognisable payload and prints every frame that arrives within
- * net_wait_ms (or until net_rx frames have arrived). */
+ * net_wait_ms (or until net_rx frames have arrived).
+ *
+ * net_echo=1 (for snapshot tests, with a long net_wait_ms) also answers
+ * every received frame of the test's ethertype with a frame back to its
+ * sender: dst = its src, src = the guest's MAC, payload "ECHO " and the
+ * received payload; it prints "net: echoed len=<bytes>". */
 #include <linux/errno.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
@@ -28,6 +33,26 @@ struct net {
 };
 
 static struct net net_state;
+
+/* net_echo=1 on the command line (the shared parser does not know it). */
+static bool net_echo_on(const struct guest *g)
+{
+	static const char key[] = "net_echo=1";
+	const char *s = g->cmdline;
+
+	while (*s) {
+		size_t n = 0;
+
+		while (s[n] && s[n] != ' ')
+			n++;
+		if (n == sizeof(key) - 1 && memcmp(s, key, n) == 0)
+			return true;
+		s += n;
+		while (*s == ' ')
+			s++;
+	}
+	return false;
+}
 
 static int net_post_rx(struct net *n, unsigned i)
 {
@@ -93,12 +118,41 @@ static void net_print_rx(const uint8_t *f, uint32_t flen)
 		   (unsigned)(f[12] << 8 | f[13]), payload);
 }
 
+/* Answer frame f (flen bytes) back to its sender. */
+static void net_echo(struct net *n, const uint8_t *f, uint32_t flen)
+{
+	static const char tag[] = "ECHO ";
+	uint8_t *o = n->tx + NET_HDR;
+	uint32_t len = 14 + (uint32_t)sizeof(tag) - 1, copy = flen - 14;
+	struct vbuf v[2] = {{n->tx, NET_HDR, false}, {o, 0, false}};
+	uint32_t used;
+
+	if (flen < 14 || (f[12] << 8 | f[13]) != NET_ETHERTYPE)
+		return;
+	if (copy > NET_BUF_BYTES - NET_HDR - len)
+		copy = NET_BUF_BYTES - NET_HDR - len;
+	memset(n->tx, 0, NET_HDR);
+	memcpy(o, f + 6, 6);
+	memcpy(o + 6, n->mac, 6);
+	o[12] = NET_ETHERTYPE >> 8;
+	o[13] = NET_ETHERTYPE & 0xff;
+	memcpy(o + 14, tag, sizeof(tag) - 1);
+	memcpy(o + len, f + 14, copy);
+	len += copy;
+	v[1].len = len;
+	if (vq_run(&n->txq, v, 2, &used) >= 0)
+		con_printf("net: echoed len=%u\n", len);
+	else
+		con_printf("net: echo failed\n");
+}
+
 /* Receive until the wait ends or net_rx frames arrived; returns count. */
 static int net_receive(struct test_ctx *t, struct net *n)
 {
 	const struct guest_opts *o = &t->g->opts;
 	uint64_t start = rdtsc();
 	unsigned got = 0;
+	bool echo = net_echo_on(t->g);
 
 	while (rdtsc() - start < o->net_wait_ms * GUEST_TSC_MS && (!o->net_rx || got < o->net_rx)) {
 		uint32_t len;
@@ -114,6 +168,8 @@ static int net_receive(struct test_ctx *t, struct net *n)
 			con_printf("net: rx bad length %u\n", len);
 		else
 			net_print_rx(n->rx[bi] + NET_HDR, len - (uint32_t)NET_HDR);
+		if (echo && len >= NET_HDR + 14 && len <= NET_BUF_BYTES)
+			net_echo(n, n->rx[bi] + NET_HDR, len - (uint32_t)NET_HDR);
 		got++;
 		net_post_rx(n, (unsigned)bi);
 		vq_kick(&n->rxq);

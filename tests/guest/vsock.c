@@ -11,6 +11,11 @@
  * byte (vsock_sink=1: consume instead, and answer "ACK\n" once vsock_bulk
  * bytes arrived) until the host ends each one. REQUESTs for other ports are
  * refused with RST, as Linux does.
+ * vsock_reset=1 (for snapshot tests): the listen side also waits for a
+ * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (what a restored VM's device sends:
+ * every connection open at the snapshot is gone, as in Linux's driver) and
+ * only then ends, and the connect side (vsock_port) runs after it instead
+ * of before, so both directions are tried in the restored VM.
  * Packets use two descriptors (header, then payload). Host credit is
  * respected; ours is buf_alloc 64 KiB with fwd_cnt = bytes consumed. */
 #include <linux/errno.h>
@@ -62,6 +67,7 @@ struct vs_opts {
 	uint32_t port, listen, conns, wait_ms;
 	uint64_t bulk;
 	bool sink;
+	bool reset; /* vsock_reset=1: listen until a transport reset, then connect */
 };
 
 struct vs {
@@ -70,9 +76,11 @@ struct vs {
 	uint64_t cid;
 	struct vs_opts o;
 	int16_t rx_of_head[VQ_SIZE_MAX];
+	int16_t ev_of_head[VQ_SIZE_MAX];
 	uint32_t rx_len[VS_RX_BUFS];
 	struct vs_conn conns[VS_MAX_CONNS];
 	unsigned nconns, accepted, refused;
+	unsigned resets; /* TRANSPORT_RESET events seen */
 	struct virtio_vsock_hdr txhdr;
 	uint32_t events[4];
 	uint8_t pat[VS_PAT];
@@ -112,6 +120,7 @@ static void vs_parse(struct vs *v, const struct guest *g)
 	v->o.conns = (uint32_t)vs_opt(g->cmdline, "vsock_conns", 1);
 	v->o.bulk = vs_opt(g->cmdline, "vsock_bulk", 0);
 	v->o.sink = vs_opt(g->cmdline, "vsock_sink", 0) != 0;
+	v->o.reset = vs_opt(g->cmdline, "vsock_reset", 0) != 0;
 	if (v->o.conns < 1)
 		v->o.conns = 1;
 	if (v->o.conns > VS_MAX_CONNS)
@@ -179,7 +188,10 @@ static struct vs_conn *vs_find(struct vs *v, const struct virtio_vsock_hdr *h)
 	for (unsigned i = 0; i < v->nconns; i++) {
 		struct vs_conn *c = &v->conns[i];
 
-		if (c->state != VS_FREE && c->local == h->dst_port && c->peer == h->src_port)
+		/* a closed connection's ports may come again (a restored
+		 * VMM numbers its host ports afresh) */
+		if (c->state != VS_FREE && c->state != VS_CLOSED && c->local == h->dst_port &&
+		    c->peer == h->src_port)
 			return c;
 	}
 	return NULL;
@@ -299,10 +311,50 @@ static bool vs_packet(struct vs *v, unsigned bi, uint32_t used)
 	}
 }
 
-/* Take every received packet. True if any arrived. */
+static void vs_post_event(struct vs *v, unsigned i)
+{
+	struct vbuf b = {&v->events[i], sizeof(v->events[i]), true};
+	int head = vq_add(&v->evq, &b, 1);
+
+	if (head >= 0)
+		v->ev_of_head[head] = (int16_t)i;
+}
+
+/* The event queue: TRANSPORT_RESET ends every connection (their host
+ * ends are gone, as after a snapshot restore); the buffer goes back. */
+static bool vs_poll_events(struct vs *v)
+{
+	uint32_t len;
+	int head;
+	bool any = false;
+
+	while ((head = vq_poll(&v->evq, &len, 0)) >= 0) {
+		unsigned i = (unsigned)v->ev_of_head[head], dropped = 0;
+
+		any = true;
+		if (len >= sizeof(v->events[i]) &&
+		    v->events[i] == VIRTIO_VSOCK_EVENT_TRANSPORT_RESET) {
+			for (unsigned c = 0; c < v->nconns; c++) {
+				if (v->conns[c].state == VS_CLOSED)
+					continue;
+				vs_close(v, &v->conns[c], true);
+				dropped++;
+			}
+			v->resets++;
+			con_printf("vsock: transport reset, %u connections dropped\n", dropped);
+		} else {
+			con_printf("vsock: event id %u len %u\n", v->events[i], len);
+		}
+		vs_post_event(v, i);
+		vq_kick(&v->evq);
+	}
+	return any;
+}
+
+/* Take every received packet and event. True if any arrived. */
 static bool vs_poll(struct vs *v)
 {
-	bool any = false;
+	bool any = vs_poll_events(v);
 	uint32_t len;
 	int head;
 
@@ -491,7 +543,7 @@ static int vs_connect(struct test_ctx *t, struct vs *v)
 
 static bool vs_listen_done(const struct vs *v)
 {
-	return v->accepted == v->o.conns && vs_all_closed(v);
+	return v->accepted == v->o.conns && vs_all_closed(v) && (!v->o.reset || v->resets);
 }
 
 static int vs_listen(struct test_ctx *t, struct vs *v)
@@ -527,11 +579,8 @@ static int vs_open(struct test_ctx *t, struct vs *v)
 		return test_fail(t, "queue setup failed");
 	for (unsigned i = 0; i < VS_RX_BUFS; i++)
 		vs_post_rx(v, i);
-	for (unsigned i = 0; i < 4; i++) {
-		struct vbuf b = {&v->events[i], sizeof(v->events[i]), true};
-
-		vq_add(&v->evq, &b, 1);
-	}
+	for (unsigned i = 0; i < 4; i++)
+		vs_post_event(v, i);
 	vdev_driver_ok(&v->d);
 	vq_kick(&v->rxq);
 	vq_kick(&v->evq);
@@ -552,10 +601,12 @@ int test_vsock(struct test_ctx *t)
 		v->pat[i] = (uint8_t)(i * 7 + (i >> 8) * 13);
 	if (vs_open(t, v) < 0)
 		return -1;
-	if (v->o.port)
+	if (v->o.port && !v->o.reset)
 		rc = vs_connect(t, v);
 	if (rc == 0 && v->o.listen)
 		rc = vs_listen(t, v);
+	if (rc == 0 && v->o.port && v->o.reset)
+		rc = vs_connect(t, v);
 	vdev_reset(&v->d);
 	return rc;
 }
