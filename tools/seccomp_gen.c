@@ -35,6 +35,9 @@ struct rule {
 	enum scmp_compare op;
 	uint64_t a, b; /* EQ: a; MASKED_EQ: (arg & a) == b */
 	const char *why;
+	bool both; /* and also (argument arg2 & mask2) == a2 */
+	int arg2;
+	uint64_t mask2, a2;
 };
 
 #define ALLOW(name, why)                                                                           \
@@ -44,6 +47,21 @@ struct rule {
 #define ALLOW_IF(name, n, val, why)                                                                \
 	{                                                                                          \
 		SCMP_SYS(name), n, SCMP_CMP_EQ, (uint64_t)(val), 0, why                            \
+	}
+/* For an int argument: only its low 32 bits are compared. The register
+ * holding an int need not be sign-extended (glibc's syscall macros keep the
+ * int type, so AT_FDCWD arrives as 0x00000000ffffff9c), and the kernel reads
+ * only those bits anyway. */
+#define INT_BITS 0xffffffffu
+#define ALLOW_IF32(name, n, val, why)                                                              \
+	{                                                                                          \
+		SCMP_SYS(name), n, SCMP_CMP_MASKED_EQ, INT_BITS, (uint32_t)(val), why              \
+	}
+/* Two int arguments must both match. */
+#define ALLOW_IF32_2(name, n, val, m, val2, why)                                                   \
+	{                                                                                          \
+		SCMP_SYS(name), n, SCMP_CMP_MASKED_EQ, INT_BITS, (uint32_t)(val), why, true, m,    \
+		    INT_BITS, (uint32_t)(val2)                                                     \
 	}
 #define ALLOW_WITHOUT(name, n, bits, why)                                                          \
 	{                                                                                          \
@@ -95,7 +113,8 @@ static const struct rule api_rules[] = {
     ALLOW(epoll_wait, "the API thread's own poll loop"),
     ALLOW(epoll_pwait, "epoll_wait on kernels/libcs that route it through epoll_pwait"),
     ALLOW(epoll_ctl, "watching clients for input and output"),
-    ALLOW(accept4, "new API clients on the listening socket"),
+    ALLOW_IF32(accept4, 3, SOCK_NONBLOCK | SOCK_CLOEXEC,
+	       "new API clients on the listening socket, with the flags api/server.c passes"),
     ALLOW(recvfrom, "reading requests (recv)"),
     ALLOW(sendto, "writing answers (send)"),
     ALLOW(read, "draining the channel's eventfds"),
@@ -126,21 +145,50 @@ static const struct rule vmm_rules[] = {
     ALLOW(sendto, "vsock connect replies (send)"),
     ALLOW(sendmsg, "vsock data to host sockets, tap transmit on a socket back-end"),
     ALLOW(shutdown, "vsock half-close towards the host"),
-    ALLOW(accept4, "vsock: host-initiated connections on the muxer's Unix socket"),
-    ALLOW_IF(socket, 0, AF_UNIX,
-	     "vsock: guest-initiated connections to <uds_path>_<port>; "
-	     "Unix sockets only"),
+    ALLOW_IF32(accept4, 3, SOCK_NONBLOCK | SOCK_CLOEXEC,
+	       "vsock: host-initiated connections on the muxer's Unix socket; only with the "
+	       "flags vmux_accept passes"),
+    ALLOW_IF32_2(socket, 0, AF_UNIX, 1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		 "vsock: guest-initiated connections to <uds_path>_<port>; only the non-blocking "
+		 "Unix stream socket vsock_mux.c makes: no IP, netlink or packet sockets, no "
+		 "datagrams"),
+    /* connect(2) stays unconditional: the address family is in the sockaddr its
+     * second argument points at, and seccomp sees only the pointer. What keeps
+     * it to Unix sockets is the socket() rule above and that every socket the
+     * VMM thread can hold is AF_UNIX (API listener, vsock muxer and its
+     * connections, the page-fault handler's socket). */
     ALLOW(connect, "vsock: guest-initiated connections (socket() is AF_UNIX only)"),
-    ALLOW(fcntl, "tap and FIFO flags, the metrics FIFO's size (F_GETPIPE_SZ)"),
-    /* API handlers that run after boot. */
-    ALLOW(openat, "PATCH /drives: the new image; snapshot create: state and memory files"),
+    ALLOW_IF32(fcntl, 1, F_GETFL, "tap: reading the flags before adding O_NONBLOCK"),
+    ALLOW_IF32(fcntl, 1, F_SETFL, "tap: O_NONBLOCK; no F_SETOWN/F_SETSIG, F_DUPFD or locks"),
+    /* API handlers that run after boot. openat(2)'s path is a pointer, so the
+     * rules pin what can be pinned: relative to the working directory only,
+     * and exactly the flag sets these open(2) calls pass (glibc's open() is
+     * openat(AT_FDCWD, ...), and O_LARGEFILE is 0 on x86-64). No O_PATH,
+     * O_DIRECTORY, O_TMPFILE, O_NOFOLLOW games, and O_CREAT only with
+     * O_WRONLY. */
+    ALLOW_IF32_2(openat, 0, AT_FDCWD, 2, O_RDONLY | O_CLOEXEC,
+		 "PATCH /drives: a read-only image (disk_open); diff snapshot: /proc/self/pagemap"),
+    ALLOW_IF32_2(openat, 0, AT_FDCWD, 2, O_RDWR | O_CLOEXEC,
+		 "PATCH /drives: a writable image (disk_open)"),
+    ALLOW_IF32_2(openat, 0, AT_FDCWD, 2, O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+		 "PATCH /drives: the new path is checked first (cfg_check_file, read-only drive)"),
+    ALLOW_IF32_2(openat, 0, AT_FDCWD, 2, O_RDWR | O_CLOEXEC | O_NONBLOCK,
+		 "PATCH /drives: the new path is checked first (cfg_check_file, writable drive)"),
+    ALLOW_IF32_2(openat, 0, AT_FDCWD, 2, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		 "snapshot create: the state file and a Full snapshot's memory file"),
+    ALLOW_IF32_2(openat, 0, AT_FDCWD, 2, O_WRONLY | O_CREAT | O_CLOEXEC,
+		 "snapshot create: a Diff snapshot's memory file, written over the base"),
     ALLOW(fstat, "sizing a new drive image or snapshot file"),
     ALLOW(newfstatat, "fstat in glibc >= 2.33; stat of a metrics/log path"),
     ALLOW(ftruncate, "snapshot create: sizing the memory file"),
     ALLOW(lseek, "snapshot files"),
     /* Pausing vCPUs: pthread_kill(SIGRTMIN + 1) with immediate_exit. */
     ALLOW_IF(tgkill, 2, KICK_SIGNAL, "kicking a vCPU out of KVM_RUN; only the kick signal"),
-    /* Shutdown. */
+    /* Shutdown. unlink(2) stays unconditional: its only argument is the path
+     * pointer. unlinkat() relative to a directory fd opened before the filter
+     * would not help either: the fd's number is known only at run time, and
+     * these programs are compiled at build time. In a jail it reaches only
+     * names in the jail root that uid may remove. */
     ALLOW(unlink, "removing the API and vsock sockets at exit"),
     IOCTL(TCGETS, "restoring the console's terminal mode at exit"),
     IOCTL(TCSETS, "restoring the console's terminal mode at exit"),
@@ -241,11 +289,19 @@ static const struct thread_kind kinds[] = {
 static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct scmp_arg_cmp c = {
-		    .arg = (unsigned)r[i].arg, .op = r[i].op, .datum_a = r[i].a, .datum_b = r[i].b};
-		int err = r[i].arg < 0
-			      ? seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, r[i].nr, 0)
-			      : seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, r[i].nr, 1, &c);
+		struct scmp_arg_cmp c[2] = {
+		    {.arg = (unsigned)r[i].arg,
+		     .op = r[i].op,
+		     .datum_a = r[i].a,
+		     .datum_b = r[i].b},
+		    {.arg = (unsigned)r[i].arg2,
+		     .op = SCMP_CMP_MASKED_EQ,
+		     .datum_a = r[i].mask2,
+		     .datum_b = r[i].a2},
+		};
+		int err = r[i].arg < 0 ? seccomp_rule_add_exact(ctx, SCMP_ACT_ALLOW, r[i].nr, 0)
+				       : seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, r[i].nr,
+								      r[i].both ? 2 : 1, c);
 
 		/* -EEXIST: the same unconditional rule twice (common + own). */
 		if (err && err != -EEXIST) {

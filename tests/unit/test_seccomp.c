@@ -127,16 +127,25 @@ static uint32_t bpf_run(const struct seccomp_prog *prog, const struct seccomp_da
 	return 0;
 }
 
-static uint32_t verdict(enum seccomp_thread t, int nr, uint64_t a0, uint64_t a1, uint64_t a2)
+static uint32_t verdict4(enum seccomp_thread t, int nr, uint64_t a0, uint64_t a1, uint64_t a2,
+			 uint64_t a3)
 {
 	struct seccomp_data d = {
-	    .nr = nr, .arch = AUDIT_ARCH_X86_64, .args = {a0, a1, a2, 0, 0, 0}};
+	    .nr = nr, .arch = AUDIT_ARCH_X86_64, .args = {a0, a1, a2, a3, 0, 0}};
 
 	return bpf_run(&seccomp_builtin[t], &d) & SECCOMP_RET_ACTION_FULL;
 }
 
+static uint32_t verdict(enum seccomp_thread t, int nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	return verdict4(t, nr, a0, a1, a2, 0);
+}
+
 #define ALLOWED(t, nr, a0, a1, a2) assert_int_equal(verdict(t, nr, a0, a1, a2), SECCOMP_RET_ALLOW)
 #define TRAPPED(t, nr, a0, a1, a2) assert_int_equal(verdict(t, nr, a0, a1, a2), SECCOMP_RET_TRAP)
+/* A syscall's int argument as the kernel sees it: glibc sign-extends it. */
+#define SX(v)	     ((uint64_t)(int64_t)(int)(v))
+#define ACCEPT_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
 
 static void test_every_thread_has_a_program(void **state)
 {
@@ -211,7 +220,12 @@ static void test_vcpu_list(void **state)
 static void test_api_list(void **state)
 {
 	(void)state;
-	ALLOWED(SECCOMP_THREAD_API, SYS_accept4, 3, 0, 0);
+	assert_int_equal(verdict4(SECCOMP_THREAD_API, SYS_accept4, 3, 0, 0, ACCEPT_FLAGS),
+			 SECCOMP_RET_ALLOW);
+	/* Only the flags api/server.c passes: a blocking accept is refused. */
+	assert_int_equal(verdict4(SECCOMP_THREAD_API, SYS_accept4, 3, 0, 0, 0), SECCOMP_RET_TRAP);
+	assert_int_equal(verdict4(SECCOMP_THREAD_API, SYS_accept4, 3, 0, 0, SOCK_CLOEXEC),
+			 SECCOMP_RET_TRAP);
 	ALLOWED(SECCOMP_THREAD_API, SYS_epoll_wait, 3, 0, 0);
 	ALLOWED(SECCOMP_THREAD_API, SYS_recvfrom, 3, 0, 0);
 	ALLOWED(SECCOMP_THREAD_API, SYS_sendto, 3, 0, 0);
@@ -232,7 +246,11 @@ static void test_vmm_list(void **state)
 	ALLOWED(SECCOMP_THREAD_VMM, SYS_ioctl, 3, KVM_GET_REGS, 0);
 	ALLOWED(SECCOMP_THREAD_VMM, SYS_ioctl, 3, KVM_SET_XSAVE, 0);
 	ALLOWED(SECCOMP_THREAD_VMM, SYS_ioctl, 3, TUNSETOFFLOAD, 0);
-	ALLOWED(SECCOMP_THREAD_VMM, SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	ALLOWED(SECCOMP_THREAD_VMM, SYS_socket, AF_UNIX, SOCK_STREAM | ACCEPT_FLAGS, 0);
+	assert_int_equal(verdict4(SECCOMP_THREAD_VMM, SYS_accept4, 3, 0, 0, ACCEPT_FLAGS),
+			 SECCOMP_RET_ALLOW);
+	ALLOWED(SECCOMP_THREAD_VMM, SYS_fcntl, 3, F_GETFL, 0);
+	ALLOWED(SECCOMP_THREAD_VMM, SYS_fcntl, 3, F_SETFL, O_NONBLOCK);
 	ALLOWED(SECCOMP_THREAD_VMM, SYS_preadv, 3, 0, 0);
 	ALLOWED(SECCOMP_THREAD_VMM, SYS_getrandom, 0, 0, 0);
 	ALLOWED(SECCOMP_THREAD_VMM, SYS_tgkill, 1, 2, SIGRTMIN + 1);
@@ -241,9 +259,64 @@ static void test_vmm_list(void **state)
 	TRAPPED(SECCOMP_THREAD_VMM, SYS_ioctl, 3, TUNSETIFF, 0);
 	TRAPPED(SECCOMP_THREAD_VMM, SYS_socket, AF_INET6, SOCK_STREAM, 0);
 	TRAPPED(SECCOMP_THREAD_VMM, SYS_socket, AF_NETLINK, SOCK_RAW, 0);
+	/* Unix sockets: only the non-blocking stream socket vsock makes. */
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_socket, AF_UNIX, SOCK_DGRAM | ACCEPT_FLAGS, 0);
+	assert_int_equal(verdict4(SECCOMP_THREAD_VMM, SYS_accept4, 3, 0, 0, 0), SECCOMP_RET_TRAP);
+	/* fcntl: flags only; no fd duplication, owner/signal or locks. */
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_fcntl, 3, F_DUPFD, 100);
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_fcntl, 3, F_SETOWN, 1);
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_fcntl, 3, F_SETLK, 0);
 #if !FLINT_SECCOMP_SANITIZED /* the sanitizers' abort() may tgkill anything */
 	TRAPPED(SECCOMP_THREAD_VMM, SYS_tgkill, 1, 2, SIGKILL);
 #endif
+}
+
+/* openat on the VMM thread: the exact flag sets of PATCH /drives and
+ * snapshot create, relative to the working directory. Sanitized builds let
+ * the leak checker open anything, so there only the release lists are
+ * narrow; the integration tests run the release binary through every path. */
+static void test_vmm_openat(void **state)
+{
+	static const int ok[] = {
+	    O_RDONLY | O_CLOEXEC,
+	    O_RDWR | O_CLOEXEC,
+	    O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+	    O_RDWR | O_CLOEXEC | O_NONBLOCK,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    O_WRONLY | O_CREAT | O_CLOEXEC,
+	};
+	static const int bad[] = {
+	    O_RDONLY,
+	    O_PATH | O_CLOEXEC,
+	    O_RDWR | O_CREAT | O_CLOEXEC,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    O_TMPFILE | O_RDWR | O_CLOEXEC,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ALLOWED(SECCOMP_THREAD_VMM, SYS_openat, SX(AT_FDCWD), 0, ok[i]);
+		/* Never on the API or vCPU threads. */
+		if (!FLINT_SECCOMP_SANITIZED) {
+			TRAPPED(SECCOMP_THREAD_API, SYS_openat, SX(AT_FDCWD), 0, ok[i]);
+			TRAPPED(SECCOMP_THREAD_VCPU, SYS_openat, SX(AT_FDCWD), 0, ok[i]);
+		}
+	}
+	if (FLINT_SECCOMP_SANITIZED)
+		return;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		TRAPPED(SECCOMP_THREAD_VMM, SYS_openat, SX(AT_FDCWD), 0, bad[i]);
+	/* Relative to some other directory fd. */
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_openat, 5, 0, O_RDONLY | O_CLOEXEC);
+	/* An int argument counts by its low 32 bits, as the kernel reads it:
+	 * glibc leaves AT_FDCWD zero-extended in the register. */
+	ALLOWED(SECCOMP_THREAD_VMM, SYS_openat, (uint32_t)AT_FDCWD, 0, O_RDONLY | O_CLOEXEC);
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_openat, 0xffffff9c00000005ull, 0, O_RDONLY | O_CLOEXEC);
+	ALLOWED(SECCOMP_THREAD_VMM, SYS_openat, SX(AT_FDCWD), 0,
+		0xffffffff00000000ull | (O_RDWR | O_CLOEXEC));
+	TRAPPED(SECCOMP_THREAD_VMM, SYS_open, 0, O_RDONLY | O_CLOEXEC, 0);
 }
 
 /* --- loaded for real --- */
@@ -518,6 +591,7 @@ int main(void)
 	    cmocka_unit_test(test_vcpu_list),
 	    cmocka_unit_test(test_api_list),
 	    cmocka_unit_test(test_vmm_list),
+	    cmocka_unit_test(test_vmm_openat),
 	    cmocka_unit_test(test_kernel_accepts_and_enforces),
 	    cmocka_unit_test(test_sigsys_report),
 	    cmocka_unit_test(test_no_seccomp_installs_nothing),
