@@ -12,6 +12,7 @@ import time
 import pytest
 
 from apiclient import FLINT, Flint, POST_BOOT_MSG, TEST_GUEST
+from test_machine import hugepages  # noqa: F401 (a fixture)
 
 COUNTER_RE = re.compile(r"counter: n=(\d+) tsc=(\d+)"
                         r"(?: prev=([0-9a-f]+) sum=([0-9a-f]+) sector=(\d+))?")
@@ -583,3 +584,111 @@ def test_network_and_vsock_devices_restore_with_overrides(tmp_path):
             vm.kill()
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_large_guest_with_several_vcpus_split_around_the_hole(tmp_path):
+    """4 GiB of RAM is split around the 3-4 GiB MMIO hole (the second part
+    at 4 GiB); three vCPUs, two of them halted APs. Pages the guest signed in
+    both parts before the snapshot read back right after the restore."""
+    vm = Flint(workdir(tmp_path, "a"))
+    try:
+        a = vm.api
+        r = a.put("/boot-source", {"kernel_image_path": TEST_GUEST, "boot_args":
+                                   "tests=smp,counter counter_ms=20 counter_high=1"})
+        assert r.status == 204, r
+        r = a.put("/machine-config", {"vcpu_count": 3, "mem_size_mib": 4096})
+        assert r.status == 204, r
+        assert a.put("/actions", {"action_type": "InstanceStart"}).status == 204
+        wait_ticks(vm, 4, timeout=60)
+        pause(vm)
+        create(vm, tmp_path / "big.state", tmp_path / "big.mem")
+    finally:
+        vm.kill()
+    before = vm.serial()
+    assert any("smp: 3 cpus up" in l for l in before), before[:20]
+    assert any("0x100000000+0x40000000:1" in l for l in before if "guest: mem:" in l)
+    # first, middle and last page of both RAM regions the guest signs
+    assert all("high=ok 6" in l for l in before if l.startswith("counter: n=")), before[-3:]
+    assert os.path.getsize(tmp_path / "big.mem") == 4 << 30
+    vm = Flint(workdir(tmp_path, "b"))
+    try:
+        r = load(vm, tmp_path / "big.state", tmp_path / "big.mem")
+        assert r.status == 204, r
+        assert_continues(before, vm, disk=False, count=5)
+        after = vm.serial()
+        assert vm.api.get("/vm/config").json["machine-config"]["vcpu_count"] == 3
+    finally:
+        vm.kill()
+    assert not any("EXCEPTION" in l or "high=bad" in l for l in after), after
+    assert sum("high=ok 6" in l for l in after) >= 4, after
+
+
+def unclaimed_hugepages():
+    """Huge pages neither in use nor reserved by a mapping."""
+    m = {}
+    for line in open("/proc/meminfo"):
+        k, v = line.split(":")
+        m[k] = int(v.split()[0])
+    return m["HugePages_Free"] - m["HugePages_Rsvd"]
+
+
+def test_hugetlbfs_guest_restores_through_uffd_only(tmp_path, hugepages):
+    """As Firecracker documents for huge pages: a hugetlbfs-backed guest's
+    snapshot loads only with the Uffd backend, whose handler is told the
+    2 MiB page size and serves whole huge pages; the File backend is
+    refused with a clear error."""
+    if hugepages(80) < 64:
+        pytest.skip("the host could not reserve 64 huge pages")
+    handler = build_uffd_handler(tmp_path)
+    vm = Flint(workdir(tmp_path, "a"))
+    try:
+        a = vm.api
+        r = a.put("/boot-source", {"kernel_image_path": TEST_GUEST,
+                                   "boot_args": "tests=counter counter_ms=20 counter_high=1"})
+        assert r.status == 204, r
+        r = a.put("/machine-config", {"vcpu_count": 1, "mem_size_mib": 128,
+                                      "huge_pages": "2M"})
+        assert r.status == 204, r
+        assert a.put("/actions", {"action_type": "InstanceStart"}).status == 204
+        wait_ticks(vm, 4)
+        assert unclaimed_hugepages() <= 80 - 64
+        pause(vm)
+        create(vm, tmp_path / "h.state", tmp_path / "h.mem")
+    finally:
+        vm.kill()
+    before = vm.serial()
+    free = unclaimed_hugepages()
+    vm = Flint(workdir(tmp_path, "file"))
+    try:
+        r = load(vm, tmp_path / "h.state", tmp_path / "h.mem")
+        assert r.status == 400 and "only be loaded with the Uffd" in r.fault, r
+    finally:
+        vm.kill()
+    sock = tmp_path / "uffd.sock"
+    herr = open(tmp_path / "handler.err", "w+")
+    h = subprocess.Popen([handler, str(sock), str(tmp_path / "h.mem")], stderr=herr)
+    try:
+        deadline = time.monotonic() + 5
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        vm = Flint(workdir(tmp_path, "b"))
+        try:
+            r = load(vm, tmp_path / "h.state", sock, backend="Uffd")
+            assert r.status == 204, r
+            assert_continues(before, vm, disk=False)
+            assert unclaimed_hugepages() <= free - 64  # the restored guest's RAM is huge pages
+            after = vm.serial()
+        finally:
+            vm.kill()
+        assert h.wait(timeout=10) == 0
+    finally:
+        if h.poll() is None:
+            h.kill()
+            h.wait()
+    assert all("high=ok" in l for l in after if l.startswith("counter: n=")), after
+    herr.seek(0)
+    log = herr.read()
+    # whole 2 MiB pages: 128 MiB are at most 64 of them (the guest's image
+    # alone is hundreds of 4 KiB pages)
+    served = int(re.search(r"served (\d+) pages", log).group(1))
+    assert 0 < served <= 64, log
