@@ -653,12 +653,16 @@ def test_runtime_failure_cleans_up(jail, mode, cgroup, message):
     jail.assert_nothing_left()
 
 
-def test_exec_not_allowed_for_uid(jail, tmp_path):
+# 0o750 root:root: executable by group 0, which root's own supplementary
+# groups include but uid:gid's do not.
+@pytest.mark.parametrize("mode", [0o700, 0o750])
+def test_exec_not_allowed_for_uid(jail, tmp_path, mode):
     private = tmp_path / "private"
     private.mkdir()
     exe = private / "probe"
     shutil.copy(jail.probe, exe)
-    os.chmod(exe, 0o700)  # root only
+    os.chown(exe, 0, 0)
+    os.chmod(exe, mode)
     run = jail.run(exec_file=str(exe))
     assert run.returncode == 1
     assert f"cannot execute" in run.stderr and "Permission denied" in run.stderr
