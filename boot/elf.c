@@ -141,7 +141,7 @@ static int elf_copy_loads(const struct guest_mem *mem, const uint8_t *img, const
 			return -EFAULT;
 		}
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz); /* .bss */
+		gm_zero(mem, ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz); /* .bss */
 	}
 	return 0;
 }

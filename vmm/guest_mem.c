@@ -69,6 +69,7 @@ int gm_create(struct guest_mem *mem, uint64_t ram_size, enum gm_backing backing)
 	if (ram_size == 0 || ram_size % align != 0)
 		return -EINVAL;
 	gm_layout(mem, ram_size);
+	mem->zero_by_discard = backing != GM_BACKING_HUGETLB_2M;
 	for (int i = 0; i < mem->nregions; i++) {
 		int err = gm_map_region(&mem->regions[i], backing);
 		if (err) {
@@ -191,6 +192,27 @@ int gm_map_file(struct guest_mem *mem, int fd)
 		madvise(r->host, r->size, MADV_DONTDUMP);
 		off += r->size;
 	}
+	mem->zero_by_discard = false; /* a dropped page would read back the file */
+	return 0;
+}
+
+int gm_zero(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint8_t *p = gm_ptr(mem, gpa, len);
+	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t start, end;
+
+	if (!p)
+		return -EFAULT;
+	start = ((uintptr_t)p + page - 1) & ~(page - 1);
+	end = ((uintptr_t)p + len) & ~(page - 1);
+	if (!mem->zero_by_discard || end <= start ||
+	    madvise((void *)start, end - start, MADV_DONTNEED) != 0) {
+		memset(p, 0, len);
+		return 0;
+	}
+	memset(p, 0, start - (uintptr_t)p);
+	memset((void *)end, 0, (uintptr_t)p + len - end);
 	return 0;
 }
 

@@ -29,6 +29,10 @@ struct guest_mem {
 	 * region), for Diff snapshots; NULL until gm_dirty_enable. KVM's dirty
 	 * log sees only the vCPUs' writes. */
 	uint64_t *dirty[GM_MAX_REGIONS];
+	/* The regions are private anonymous memory of small or transparent huge
+	 * pages, where dropping a page makes it read back as zeros (gm_zero).
+	 * Not for hugetlbfs (whole huge pages only) or a mapped memory file. */
+	bool zero_by_discard;
 };
 
 enum gm_backing {
@@ -53,6 +57,11 @@ void gm_destroy(struct guest_mem *mem);
  * apart is not possible at this level, so reads are marked too (a Diff
  * snapshot then holds a few pages more than needed, never fewer). */
 void *gm_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Zero [gpa, gpa+len) (a kernel's .bss): whole pages are given back to the
+ * host where that zeroes them (zero_by_discard), so a large .bss costs no
+ * page faults now, only when the guest uses it. 0 or -EFAULT. */
+int gm_zero(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* Copy between guest and host; 0 or -EFAULT if the range is not RAM. */
 int gm_read(const struct guest_mem *mem, void *dst, uint64_t gpa, uint64_t len);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "boot/layout.h"
@@ -112,13 +113,45 @@ static void guard_pages(void **state)
 	gm_destroy(&m);
 }
 
+/* gm_zero clears exactly its range, whether pages are dropped (anonymous
+ * memory) or written (any other backing), and leaves the bytes around it. */
+static void zero_range(struct guest_mem *m, bool discard)
+{
+	const uint64_t gpa = 4096 + 100, len = 3 * 4096 + 50;
+	uint8_t *p = gm_ptr(m, 0, MiB(1));
+
+	m->zero_by_discard = discard;
+	memset(p, 0xab, MiB(1));
+	assert_int_equal(gm_zero(m, gpa, len), 0);
+	for (uint64_t i = 0; i < MiB(1); i++) {
+		bool inside = i >= gpa && i < gpa + len;
+
+		if (p[i] != (inside ? 0 : 0xab))
+			fail_msg("byte 0x%llx is 0x%02x", (unsigned long long)i, p[i]);
+	}
+	assert_int_equal(gm_zero(m, MiB(2) - 10, 20), -EFAULT);
+	assert_int_equal(gm_zero(m, 0, 0), 0);
+}
+
+static void zero_discards_or_writes(void **state)
+{
+	struct guest_mem m;
+
+	(void)state;
+	assert_int_equal(gm_create(&m, MiB(2), GM_BACKING_ANON), 0);
+	assert_true(m.zero_by_discard);
+	zero_range(&m, true);
+	zero_range(&m, false);
+	gm_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(layout_small),	     cmocka_unit_test(layout_split_around_hole),
 	    cmocka_unit_test(accessor_edges),	     cmocka_unit_test(accessor_copy),
 	    cmocka_unit_test(accessor_cross_region), cmocka_unit_test(create_rejects_bad_sizes),
-	    cmocka_unit_test(guard_pages),
+	    cmocka_unit_test(guard_pages),	     cmocka_unit_test(zero_discards_or_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
