@@ -9,7 +9,7 @@ mkdir -p "$build/bench"
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -o "$build/bench/probe.so" "$here/probe.c" -ldl
 echo "## Boot and VMM start-up (bench/bench.py)"
 /usr/bin/python3 "$here/bench.py" "$build" "$@"
-for b in api net vsock snapshot seccomp jailer; do
+for b in api net vsock block snapshot seccomp jailer; do
 	script="$here/bench_$b.py"
 	[ -f "$script" ] || continue
 	echo
