@@ -1,10 +1,18 @@
 /* PVH entry, long-mode switch, exception stubs and the AP trampoline.
  *
  * A PVH loader enters pvh_start in 32-bit protected mode, paging off, flat
- * segments, with %ebx = physical address of struct hvm_start_info. We build
- * identity page tables for [0, 4 GiB) with 2 MiB pages (1 GiB pages kill
- * the VM on this host), enter long mode and call guest_main(start_info).
- * RAM above 4 GiB is mapped later from C, once the memory map is known. */
+ * segments, with %ebx = physical address of struct hvm_start_info. We load
+ * the identity page tables for [0, 4 GiB), enter long mode and call
+ * guest_main(start_info). RAM above 4 GiB is mapped later from C, once the
+ * memory map is known.
+ *
+ * Nothing here loops over memory: on a host whose KVM emulates guest ring-0
+ * code (kvm_pvm, see shared/HOST.md) every store costs an emulated
+ * instruction, and zeroing .bss (half a MiB) plus filling 2048 page-table
+ * entries took about 15 ms of every boot. So .bss is left to the ELF loader
+ * (a PT_LOAD segment's bytes past p_filesz are zero by the ELF spec; flint's
+ * boot/elf.c and QEMU's load_elf fill them on the host) and the low page
+ * tables are built by the assembler into .data, which the loader copies. */
 #include "arch.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -40,43 +48,6 @@ pvh_start:
 	movl %eax, %fs
 	movl %eax, %gs
 	movl $bsp_stack_top, %esp
-
-	/* Zero .bss (the loader may not). %ebx is kept throughout. */
-	movl $__bss_start, %edi
-	movl $__bss_end, %ecx
-	subl %edi, %ecx
-	shrl $2, %ecx
-	xorl %eax, %eax
-	rep stosl
-
-	/* pml4 and pdpt are zeroed with .bss; fill PDs 0-3: 2048 2 MiB pages,
-	 * the 3-4 GiB MMIO hole uncached. */
-	movl $pd_tables, %edi
-	xorl %ecx, %ecx
-2:	movl %ecx, %eax
-	shll $21, %eax
-	orl $(GUEST_PTE_P | GUEST_PTE_RW | GUEST_PTE_PS), %eax
-	cmpl $1536, %ecx
-	jb 3f
-	orl $(GUEST_PTE_PCD | GUEST_PTE_PWT), %eax
-3:	movl %eax, (%edi,%ecx,8)
-	movl %ecx, %edx
-	shrl $11, %edx
-	movl %edx, 4(%edi,%ecx,8)
-	incl %ecx
-	cmpl $2048, %ecx
-	jb 2b
-
-	movl $pd_tables + (GUEST_PTE_P | GUEST_PTE_RW), %eax
-	movl %eax, pdpt
-	addl $4096, %eax
-	movl %eax, pdpt + 8
-	addl $4096, %eax
-	movl %eax, pdpt + 16
-	addl $4096, %eax
-	movl %eax, pdpt + 24
-	movl $pdpt + (GUEST_PTE_P | GUEST_PTE_RW), %eax
-	movl %eax, pml4
 
 	call enter_long_mode
 	ljmp $GUEST_SEL_CODE64, $entry64
@@ -274,15 +245,35 @@ empty_idt_ptr:
 	.word 0
 	.quad 0
 
-	.section .bss
+	/* Identity page tables for [0, 4 GiB): 2048 2 MiB pages (1 GiB pages
+	 * kill the VM on this host), the 3-4 GiB MMIO hole uncached. Only
+	 * pdpt entries 4.. (RAM above 4 GiB) are written at run time. */
+	.section .data
 	.p2align 12
 	.globl pml4, pdpt
-pml4:	.skip 4096
-pdpt:	.skip 4096
+pml4:	.quad pdpt + (GUEST_PTE_P | GUEST_PTE_RW)
+	.fill 511, 8, 0
+pdpt:	.quad pd_low + (GUEST_PTE_P | GUEST_PTE_RW)
+	.quad pd_low + 4096 + (GUEST_PTE_P | GUEST_PTE_RW)
+	.quad pd_low + 8192 + (GUEST_PTE_P | GUEST_PTE_RW)
+	.quad pd_low + 12288 + (GUEST_PTE_P | GUEST_PTE_RW)
+	.fill 508, 8, 0
+pd_low:
+	.set pde, 0
+	.rept 1536
+	.quad (pde << 21) | (GUEST_PTE_P | GUEST_PTE_RW | GUEST_PTE_PS)
+	.set pde, pde + 1
+	.endr
+	.rept 512
+	.quad (pde << 21) | (GUEST_PTE_P | GUEST_PTE_RW | GUEST_PTE_PS | GUEST_PTE_PCD | GUEST_PTE_PWT)
+	.set pde, pde + 1
+	.endr
 
 	.section .noinit, "aw", @nobits
 	.p2align 12
 	.globl pd_tables, ap_stacks
+	/* pd_tables[gi] maps GiB gi for gi >= 4 (boot.c); the first four
+	 * slots are unused, pd_low maps those. */
 pd_tables:
 	.skip 4096 * GUEST_MAP_GIB
 ap_stacks:
