@@ -83,7 +83,9 @@ int body_read_entropy(const struct json_doc *doc, int tok, struct cfg_entropy *o
 		      struct fault *f);
 
 /* PUT /logger: level is matched case-insensitively and stored as
- * "Error", "Warning", "Info" (default), "Debug", "Trace" or "Off". */
+ * "Error", "Warning", "Info" (default), "Debug", "Trace" or "Off".
+ * show_level and show_log_origin stay CFG_ABSENT unless given: an update
+ * leaves them as they are, and only an explicit false turns one off. */
 int body_parse_logger(const char *json, size_t len, struct cfg_logger *out, struct fault *f);
 int body_read_logger(const struct json_doc *doc, int tok, struct cfg_logger *out, struct fault *f);
 

@@ -146,8 +146,8 @@ static int read_level(const struct json_doc *doc, int tok, void *dst, struct fau
 static const struct json_field logger_fields[] = {
     {"log_path", JSON_F_STR, false, offsetof(struct cfg_logger, log_path), CFG_PATH_MAX},
     {"level", JSON_F_CUSTOM, false, offsetof(struct cfg_logger, level), 0, read_level},
-    {"show_level", JSON_F_BOOL, false, offsetof(struct cfg_logger, show_level)},
-    {"show_log_origin", JSON_F_BOOL, false, offsetof(struct cfg_logger, show_log_origin)},
+    {"show_level", JSON_F_OPT_BOOL, false, offsetof(struct cfg_logger, show_level)},
+    {"show_log_origin", JSON_F_OPT_BOOL, false, offsetof(struct cfg_logger, show_log_origin)},
     {"module", JSON_F_STR, false, offsetof(struct cfg_logger, module),
      sizeof(((struct cfg_logger *)0)->module)},
 };

@@ -106,6 +106,13 @@ static void sb_kv_bool(struct sbuf *b, bool *first, const char *key, bool v)
 	sb_puts(b, v ? "true" : "false");
 }
 
+/* An optional boolean: null when it was never given. */
+static void sb_kv_opt_bool(struct sbuf *b, bool *first, const char *key, enum cfg_opt_bool v)
+{
+	sb_key(b, first, key);
+	sb_puts(b, v == CFG_ABSENT ? "null" : v == CFG_TRUE ? "true" : "false");
+}
+
 static const char *opt(const char *s)
 {
 	return s[0] ? s : NULL;
@@ -266,8 +273,8 @@ static void put_logger(struct sbuf *b, bool *first, const struct cfg_logger *l)
 	sb_puts(b, "{");
 	sb_kv_str(b, &inner, "log_path", opt(l->log_path));
 	sb_kv_str(b, &inner, "level", opt(l->level));
-	sb_kv_bool(b, &inner, "show_level", l->show_level);
-	sb_kv_bool(b, &inner, "show_log_origin", l->show_log_origin);
+	sb_kv_opt_bool(b, &inner, "show_level", l->show_level);
+	sb_kv_opt_bool(b, &inner, "show_log_origin", l->show_log_origin);
 	sb_kv_str(b, &inner, "module", opt(l->module));
 	sb_puts(b, "}");
 }

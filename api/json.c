@@ -479,6 +479,16 @@ int json_get_bool(const struct json_doc *doc, int tok, bool *out, struct fault *
 	return 0;
 }
 
+int json_get_opt_bool(const struct json_doc *doc, int tok, enum cfg_opt_bool *out, struct fault *f)
+{
+	bool v;
+
+	if (json_get_bool(doc, tok, &v, f))
+		return -EINVAL;
+	*out = v ? CFG_TRUE : CFG_FALSE;
+	return 0;
+}
+
 static bool name_eq(const char *a, const char *b, bool nocase)
 {
 	return nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
@@ -566,6 +576,8 @@ static int read_field(const struct json_doc *doc, int v, const struct json_field
 		return json_get_u32(doc, v, dst, f);
 	case JSON_F_BOOL:
 		return json_get_bool(doc, v, dst, f);
+	case JSON_F_OPT_BOOL:
+		return json_get_opt_bool(doc, v, dst, f);
 	case JSON_F_CUSTOM:
 		return fd->parse(doc, v, dst, f);
 	case JSON_F_IGNORE:

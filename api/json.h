@@ -58,18 +58,21 @@ int json_get_str(const struct json_doc *doc, int tok, char *buf, size_t size, st
 int json_get_u64(const struct json_doc *doc, int tok, uint64_t *out, struct fault *f);
 int json_get_u32(const struct json_doc *doc, int tok, uint32_t *out, struct fault *f);
 int json_get_bool(const struct json_doc *doc, int tok, bool *out, struct fault *f);
+/* The same into an optional boolean: CFG_TRUE or CFG_FALSE. */
+int json_get_opt_bool(const struct json_doc *doc, int tok, enum cfg_opt_bool *out, struct fault *f);
 /* A string that must be one of names[0..n); *out = its index. nocase: compare
  * ASCII case-insensitively. */
 int json_get_enum(const struct json_doc *doc, int tok, const char *const *names, int n, bool nocase,
 		  int *out, struct fault *f);
 
 enum json_kind {
-	JSON_F_STR,    /* char[size] at offset, NUL-terminated */
-	JSON_F_U64,    /* uint64_t at offset */
-	JSON_F_U32,    /* uint32_t at offset */
-	JSON_F_BOOL,   /* bool at offset */
-	JSON_F_CUSTOM, /* parse(doc, tok, out + offset, f) */
-	JSON_F_IGNORE, /* accepted and skipped (deprecated fields) */
+	JSON_F_STR,	 /* char[size] at offset, NUL-terminated */
+	JSON_F_U64,	 /* uint64_t at offset */
+	JSON_F_U32,	 /* uint32_t at offset */
+	JSON_F_BOOL,	 /* bool at offset */
+	JSON_F_OPT_BOOL, /* enum cfg_opt_bool at offset: CFG_TRUE or CFG_FALSE */
+	JSON_F_CUSTOM,	 /* parse(doc, tok, out + offset, f) */
+	JSON_F_IGNORE,	 /* accepted and skipped (deprecated fields) */
 };
 
 struct json_field {

@@ -409,6 +409,25 @@ int cfg_set_entropy(struct vm_config *cfg, const struct cfg_entropy *e, struct f
 	return 0;
 }
 
+/* The logger is updated, not replaced, as Firecracker's is: what a request
+ * leaves out (log_path, module, the show flags) keeps its earlier value, so
+ * cfg->logger describes the logger in effect. The level is always given
+ * (the body parser defaults it to Info, as Firecracker resets it). */
+static void logger_merge(struct cfg_logger *dst, const struct cfg_logger *l)
+{
+	if (l->log_path[0])
+		memcpy(dst->log_path, l->log_path, sizeof(dst->log_path));
+	if (l->level[0])
+		memcpy(dst->level, l->level, sizeof(dst->level));
+	if (l->show_level != CFG_ABSENT)
+		dst->show_level = l->show_level;
+	if (l->show_log_origin != CFG_ABSENT)
+		dst->show_log_origin = l->show_log_origin;
+	if (l->module[0])
+		memcpy(dst->module, l->module, sizeof(dst->module));
+	dst->set = true;
+}
+
 int cfg_set_logger(struct vm_config *cfg, const struct cfg_logger *l, struct fault *f)
 {
 	bool known = false;
@@ -422,8 +441,11 @@ int cfg_set_logger(struct vm_config *cfg, const struct cfg_logger *l, struct fau
 		fault_set(f, "level: must be one of Error, Warning, Info, Debug, Trace, Off");
 		return -EINVAL;
 	}
-	cfg->logger = *l;
-	cfg->logger.set = true;
+	if ((unsigned)l->show_level > CFG_FALSE || (unsigned)l->show_log_origin > CFG_FALSE) {
+		fault_set(f, "show_level, show_log_origin: must be true or false");
+		return -EINVAL;
+	}
+	logger_merge(&cfg->logger, l);
 	return 0;
 }
 

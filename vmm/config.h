@@ -26,6 +26,13 @@ struct fault {
 };
 void fault_set(struct fault *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* An optional boolean the client may leave out, where leaving it out means
+ * "keep what is set" rather than false (Firecracker's Option<bool>, e.g.
+ * the logger's show_level). Zero is "not given", so a zeroed struct starts
+ * with every such field absent; CFG_TRUE equals true, so a command-line
+ * flag (a bool: given or not) converts to "on" or "not given". */
+enum cfg_opt_bool { CFG_ABSENT = 0, CFG_TRUE = 1, CFG_FALSE = 2 };
+
 struct cfg_boot_source {
 	bool set;
 	char kernel_image_path[CFG_PATH_MAX];
@@ -101,8 +108,8 @@ struct cfg_logger {
 	bool set;
 	char log_path[CFG_PATH_MAX];
 	char level[16];
-	bool show_level;
-	bool show_log_origin;
+	enum cfg_opt_bool show_level; /* absent: unchanged */
+	enum cfg_opt_bool show_log_origin;
 	char module[128];
 };
 

@@ -163,8 +163,8 @@ void log_write(struct logger *lg, enum log_level lvl, const char *file, int line
 	va_end(ap);
 }
 
-int log_apply(struct logger *lg, const char *path, const char *level, bool show_level,
-	      bool show_origin, const char *module, struct fault *f)
+int log_apply(struct logger *lg, const char *path, const char *level, enum cfg_opt_bool show_level,
+	      enum cfg_opt_bool show_origin, const char *module, struct fault *f)
 {
 	enum log_level lvl = LOG_LEVEL_INFO;
 	int err;
@@ -180,8 +180,10 @@ int log_apply(struct logger *lg, const char *path, const char *level, bool show_
 	pthread_mutex_lock(&lg->lock);
 	if (level)
 		lg->level = lvl;
-	lg->show_level = lg->show_level || show_level;
-	lg->show_origin = lg->show_origin || show_origin;
+	if (show_level != CFG_ABSENT)
+		lg->show_level = show_level == CFG_TRUE;
+	if (show_origin != CFG_ABSENT)
+		lg->show_origin = show_origin == CFG_TRUE;
 	if (module)
 		snprintf(lg->module, sizeof(lg->module), "%s", module);
 	pthread_mutex_unlock(&lg->lock);

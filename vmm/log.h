@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/config.h" /* struct fault, enum cfg_opt_bool */
+
 enum log_level {
 	LOG_LEVEL_OFF = 0,
 	LOG_LEVEL_ERROR,
@@ -41,10 +43,11 @@ int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level lvl);
 
 /* Apply a logger configuration: any NULL argument leaves that setting as
- * it is; the show flags only turn on. 0, or -errno with f set. */
-struct fault;
-int log_apply(struct logger *lg, const char *path, const char *level, bool show_level,
-	      bool show_origin, const char *module, struct fault *f);
+ * it is, and so does a show flag that is CFG_ABSENT (a command-line bool
+ * converts: true is CFG_TRUE, false is CFG_ABSENT). 0, or -errno with f
+ * set. */
+int log_apply(struct logger *lg, const char *path, const char *level, enum cfg_opt_bool show_level,
+	      enum cfg_opt_bool show_origin, const char *module, struct fault *f);
 
 /* Name the calling thread in log lines (fc_vcpu 0, fc_api, ...). The
  * process's main thread (the VMM thread) is always "main" in log lines, as

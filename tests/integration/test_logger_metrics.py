@@ -154,6 +154,36 @@ def test_put_logger_file_with_level_and_origin(tmp_path, flint):
         parse(l)
 
 
+def test_put_logger_turns_flags_off(tmp_path, flint):
+    """show_level / show_log_origin false turn a flag off; leaving one out
+    keeps it (Firecracker's Option<bool>), also one set on the command line."""
+    log = str(tmp_path / "fc.log")
+    f = flint(["--show-level"])
+    a = f.api
+    assert a.put("/logger", {"log_path": log, "show_log_origin": True}).status == 204
+    assert a.put("/logger", {"level": "Info"}).status == 204
+    cfg = a.get("/vm/config").json["logger"]
+    assert (cfg["log_path"], cfg["show_level"], cfg["show_log_origin"]) == (log, None, True)
+    assert a.put("/logger", {"show_level": False}).status == 204
+    assert a.get("/vm/config").json["logger"]["show_level"] is False
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE")
+    running = [l for l in log_lines(log) if "Running microVM" in l]
+    assert len(running) == 1, log_lines(log)
+    fields, _ = parse(running[0])
+    # [id:thread:file:line]: the origin stayed on, the level went off.
+    assert len(fields) == 4 and fields[1] == "main", fields
+    assert fields[2].endswith(".c") and fields[3].isdigit(), fields
+    g = flint(["--show-level", "--show-log-origin"], sock_name="api2.sock")
+    log2 = str(tmp_path / "fc2.log")
+    assert g.api.put("/logger", {"log_path": log2, "show_log_origin": False}).status == 204
+    g.boot_test_guest("tests=timer reset=none")
+    g.wait_serial("ALL DONE")
+    running = [l for l in log_lines(log2) if "Running microVM" in l]
+    fields, _ = parse(running[0])
+    assert fields[2:] == ["INFO"], fields
+
+
 def test_log_path_flag_plain_format(tmp_path, flint):
     log = str(tmp_path / "fc.log")
     f = flint(["--log-path", log])

@@ -308,7 +308,8 @@ static void test_logger_metrics_serial(void **state)
 	(void)state;
 	assert_int_equal(body_parse_logger(js, LEN(js), l, &f), 0);
 	assert_string_equal(l->level, "Warning");
-	assert_true(l->show_level && !l->show_log_origin);
+	assert_int_equal(l->show_level, CFG_TRUE);
+	assert_int_equal(l->show_log_origin, CFG_ABSENT);
 	assert_int_equal(body_parse_logger("{}", 2, l, &f), 0);
 	assert_string_equal(l->level, "Info");
 	EXPECT_FAULT(body_parse_logger, struct cfg_logger, "{\"level\":\"Loud\"}",
@@ -433,6 +434,72 @@ static void test_snapshot(void **state)
 	free(l);
 }
 
+/* Every optional boolean of every body: given false must be told apart
+ * from not given wherever not given means something else than false. */
+static void test_optional_bools(void **state)
+{
+	struct cfg_logger *l = calloc(1, sizeof(*l));
+	struct cfg_machine m;
+	struct body_machine_patch p;
+	struct cfg_drive *d = calloc(1, sizeof(*d));
+	struct cfg_metrics *mt = calloc(1, sizeof(*mt));
+	struct body_snapshot_load *sl = calloc(1, sizeof(*sl));
+	struct fault f;
+	const char *js = "{\"show_level\":false,\"show_log_origin\":false}";
+
+	(void)state;
+	/* logger: absent keeps the current setting, false turns it off */
+	assert_int_equal(body_parse_logger(js, LEN(js), l, &f), 0);
+	assert_int_equal(l->show_level, CFG_FALSE);
+	assert_int_equal(l->show_log_origin, CFG_FALSE);
+	js = "{\"show_level\":null,\"show_log_origin\":true}";
+	assert_int_equal(body_parse_logger(js, LEN(js), l, &f), 0);
+	assert_int_equal(l->show_level, CFG_ABSENT);
+	assert_int_equal(l->show_log_origin, CFG_TRUE);
+	assert_int_equal(body_parse_logger("{}", 2, l, &f), 0);
+	assert_int_equal(l->show_level, CFG_ABSENT);
+	assert_int_equal(l->show_log_origin, CFG_ABSENT);
+	EXPECT_FAULT(body_parse_logger, struct cfg_logger, "{\"show_log_origin\":0}",
+		     "show_log_origin: must be true or false");
+	/* PUT machine-config: the spec's defaults, false, for what is absent */
+	js = "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false}";
+	assert_int_equal(body_parse_machine(js, LEN(js), &m, &f), 0);
+	assert_false(m.smt || m.track_dirty_pages);
+	/* PATCH machine-config: false clears, absent keeps */
+	m.smt = m.track_dirty_pages = true;
+	js = "{\"smt\":false}";
+	assert_int_equal(body_parse_machine_patch(js, LEN(js), &p, &f), 0);
+	assert_true(p.has_smt && !p.has_track_dirty_pages);
+	body_machine_patch_apply(&p, &m);
+	assert_false(m.smt);
+	assert_true(m.track_dirty_pages);
+	js = "{\"track_dirty_pages\":false}";
+	assert_int_equal(body_parse_machine_patch(js, LEN(js), &p, &f), 0);
+	body_machine_patch_apply(&p, &m);
+	assert_false(m.smt || m.track_dirty_pages);
+	/* drives: is_root_device is required even when false; is_read_only
+	 * defaults to false, as Firecracker's unwrap_or(false) */
+	js = "{\"drive_id\":\"d\",\"path_on_host\":\"/i\",\"is_root_device\":false,"
+	     "\"is_read_only\":false}";
+	assert_int_equal(body_parse_drive(js, LEN(js), d, &f), 0);
+	assert_false(d->is_root_device || d->is_read_only);
+	EXPECT_FAULT(body_parse_drive, struct cfg_drive,
+		     "{\"drive_id\":\"d\",\"path_on_host\":\"/i\",\"is_root_device\":null}",
+		     "missing field 'is_root_device'");
+	/* metrics and snapshot/load: plain defaults of false */
+	js = "{\"metrics_path\":\"/m\",\"emit_id\":false}";
+	assert_int_equal(body_parse_metrics(js, LEN(js), mt, &f), 0);
+	assert_false(mt->emit_id);
+	js = "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"resume_vm\":false,"
+	     "\"clock_realtime\":false,\"track_dirty_pages\":false}";
+	assert_int_equal(body_parse_snapshot_load(js, LEN(js), sl, &f), 0);
+	assert_false(sl->resume_vm || sl->clock_realtime || sl->track_dirty_pages);
+	free(l);
+	free(d);
+	free(mt);
+	free(sl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +514,7 @@ int main(void)
 	    cmocka_unit_test(test_logger_metrics_serial),
 	    cmocka_unit_test(test_action_vm),
 	    cmocka_unit_test(test_snapshot),
+	    cmocka_unit_test(test_optional_bools),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

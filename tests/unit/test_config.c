@@ -352,6 +352,33 @@ static void test_logger_metrics_serial(void **state)
 	free(s);
 }
 
+/* A logger update keeps what it leaves out, so the config (GET /vm/config)
+ * says what is in effect; an explicit false replaces an earlier true. */
+static void test_logger_update_merges(void **state)
+{
+	struct fx *x = *state;
+	struct cfg_logger *l = calloc(1, sizeof(*l));
+
+	strcpy(l->log_path, "/tmp/a.log");
+	strcpy(l->level, "Debug");
+	strcpy(l->module, "api/");
+	l->show_level = CFG_TRUE;
+	l->show_log_origin = CFG_TRUE;
+	assert_int_equal(cfg_set_logger(&x->cfg, l, &x->f), 0);
+	memset(l, 0, sizeof(*l));
+	strcpy(l->level, "Info");
+	l->show_level = CFG_FALSE;
+	assert_int_equal(cfg_set_logger(&x->cfg, l, &x->f), 0);
+	assert_string_equal(x->cfg.logger.log_path, "/tmp/a.log");
+	assert_string_equal(x->cfg.logger.module, "api/");
+	assert_string_equal(x->cfg.logger.level, "Info");
+	assert_int_equal(x->cfg.logger.show_level, CFG_FALSE);
+	assert_int_equal(x->cfg.logger.show_log_origin, CFG_TRUE);
+	l->show_level = (enum cfg_opt_bool)7;
+	REFUSED(x, cfg_set_logger(&x->cfg, l, &x->f), "must be true or false");
+	free(l);
+}
+
 static void test_too_many_devices(void **state)
 {
 	struct fx *x = *state;
@@ -388,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(test_mac_and_id),
 	    cmocka_unit_test_setup_teardown(test_vsock_entropy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_logger_metrics_serial, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logger_update_merges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_many_devices, setup, teardown),
 	};
 

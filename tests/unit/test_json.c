@@ -241,6 +241,35 @@ static void test_walker_faults(void **state)
 	expect_fault("{\"s\":\"x\",\"\\u0001\":1}", "unknown field '?u0001'");
 }
 
+struct opt_rec {
+	enum cfg_opt_bool a, b, c;
+};
+
+static const struct json_field opt_fields[] = {
+    {"a", JSON_F_OPT_BOOL, false, offsetof(struct opt_rec, a)},
+    {"b", JSON_F_OPT_BOOL, false, offsetof(struct opt_rec, b)},
+    {"c", JSON_F_OPT_BOOL, false, offsetof(struct opt_rec, c)},
+};
+
+/* An optional boolean tells false from absent (and null is absent). */
+static void test_walker_opt_bool(void **state)
+{
+	const char *js = "{\"a\":false,\"b\":true,\"c\":null}";
+	struct opt_rec r = {CFG_ABSENT, CFG_ABSENT, CFG_ABSENT};
+	uint32_t present = 0;
+	struct fault f = {""};
+
+	(void)state;
+	assert_int_equal(json_parse_fields(js, strlen(js), opt_fields, 3, &r, &present, &f), 0);
+	assert_int_equal(r.a, CFG_FALSE);
+	assert_int_equal(r.b, CFG_TRUE);
+	assert_int_equal(r.c, CFG_ABSENT);
+	assert_int_equal(present, 0x3);
+	js = "{\"a\":\"false\"}";
+	assert_int_equal(json_parse_fields(js, strlen(js), opt_fields, 3, &r, NULL, &f), -EINVAL);
+	assert_string_equal(f.msg, "a: must be true or false");
+}
+
 static void test_walker_not_object(void **state)
 {
 	struct json_doc doc;
@@ -274,7 +303,7 @@ int main(void)
 	    cmocka_unit_test(test_embedded_nul),    cmocka_unit_test(test_too_many_tokens),
 	    cmocka_unit_test(test_too_big),	    cmocka_unit_test(test_walker_values),
 	    cmocka_unit_test(test_walker_faults),   cmocka_unit_test(test_walker_not_object),
-	    cmocka_unit_test(test_fault_prefix),
+	    cmocka_unit_test(test_fault_prefix),    cmocka_unit_test(test_walker_opt_bool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
