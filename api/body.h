@@ -21,7 +21,8 @@ int body_parse_machine(const char *json, size_t len, struct cfg_machine *out, st
 int body_read_machine(const struct json_doc *doc, int tok, struct cfg_machine *out,
 		      struct fault *f);
 
-/* PATCH /machine-config: every field optional, at least one required. */
+/* PATCH /machine-config: every field optional, at least one required
+ * (-ENODATA if none is given). */
 struct body_machine_patch {
 	struct cfg_machine m; /* only the fields flagged below are meaningful */
 	bool has_vcpu_count, has_mem_size_mib, has_smt, has_track_dirty_pages;

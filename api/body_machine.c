@@ -83,7 +83,7 @@ int body_parse_machine_patch(const char *json, size_t len, struct body_machine_p
 		return r;
 	if (!present) {
 		fault_set(f, "empty PATCH request: give at least one machine-config field");
-		return -EINVAL;
+		return -ENODATA;
 	}
 	out->has_vcpu_count = present & 1u << 0;
 	out->has_mem_size_mib = present & 1u << 1;

@@ -10,7 +10,7 @@ void api_put_drive(struct vmm *v, const struct api_request *q, struct api_respon
 	struct fault f = {""};
 
 	if (body_parse_drive(q->body, q->body_len, &d, &f) != 0) {
-		api_reply_fault(r, 400, f.msg);
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	if (api_check_ids(q->id, d.drive_id, r) != 0)
@@ -28,7 +28,7 @@ void api_patch_drive(struct vmm *v, const struct api_request *q, struct api_resp
 	struct fault f = {""};
 
 	if (body_parse_drive_patch(q->body, q->body_len, &p, &f) != 0) {
-		api_reply_fault(r, 400, f.msg);
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	if (api_check_ids(q->id, p.drive_id, r) != 0)
@@ -46,7 +46,7 @@ void api_put_net(struct vmm *v, const struct api_request *q, struct api_response
 	struct fault f = {""};
 
 	if (body_parse_net(q->body, q->body_len, &n, &f) != 0) {
-		api_reply_fault(r, 400, f.msg);
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	if (api_check_ids(q->id, n.iface_id, r) != 0)
@@ -64,7 +64,7 @@ void api_patch_net(struct vmm *v, const struct api_request *q, struct api_respon
 	struct fault f = {""};
 
 	if (body_parse_net_patch(q->body, q->body_len, &p, &f) != 0) {
-		api_reply_fault(r, 400, f.msg);
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	if (api_check_ids(q->id, p.iface_id, r) != 0)
@@ -81,8 +81,11 @@ void api_put_vsock(struct vmm *v, const struct api_request *q, struct api_respon
 	struct cfg_vsock vs;
 	struct fault f = {""};
 
-	if (body_parse_vsock(q->body, q->body_len, &vs, &f) != 0 ||
-	    cfg_set_vsock(&v->cfg, &vs, &f) != 0) {
+	if (body_parse_vsock(q->body, q->body_len, &vs, &f) != 0) {
+		api_reply_bad_request(r, f.msg);
+		return;
+	}
+	if (cfg_set_vsock(&v->cfg, &vs, &f) != 0) {
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}
@@ -94,8 +97,11 @@ void api_put_entropy(struct vmm *v, const struct api_request *q, struct api_resp
 	struct cfg_entropy e;
 	struct fault f = {""};
 
-	if (body_parse_entropy(q->body, q->body_len, &e, &f) != 0 ||
-	    cfg_set_entropy(&v->cfg, &e, &f) != 0) {
+	if (body_parse_entropy(q->body, q->body_len, &e, &f) != 0) {
+		api_reply_bad_request(r, f.msg);
+		return;
+	}
+	if (cfg_set_entropy(&v->cfg, &e, &f) != 0) {
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}

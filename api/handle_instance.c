@@ -58,7 +58,7 @@ void api_put_actions(struct vmm *v, const struct api_request *q, struct api_resp
 	struct fault f = {""};
 
 	if (body_parse_action(q->body, q->body_len, &a, &f) != 0) {
-		api_reply_fault(r, 400, f.msg);
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	/* Firecracker refuses everything but InstanceStart before boot. */
@@ -95,7 +95,7 @@ void api_patch_vm(struct vmm *v, const struct api_request *q, struct api_respons
 	int err;
 
 	if (body_parse_vm(q->body, q->body_len, &b, &f) != 0) {
-		api_reply_fault(r, 400, f.msg);
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	vmm_start = clock_mono_us();

@@ -1,4 +1,6 @@
 /* GET|PUT|PATCH /machine-config and PUT /boot-source. */
+#include <errno.h>
+
 #include "api/body.h"
 #include "api/config_json.h"
 #include "api/handlers.h"
@@ -21,8 +23,11 @@ void api_put_machine_config(struct vmm *v, const struct api_request *q, struct a
 	struct cfg_machine m;
 	struct fault f = {""};
 
-	if (body_parse_machine(q->body, q->body_len, &m, &f) != 0 ||
-	    cfg_set_machine(&v->cfg, &m, &f) != 0) {
+	if (body_parse_machine(q->body, q->body_len, &m, &f) != 0) {
+		api_reply_bad_request(r, f.msg);
+		return;
+	}
+	if (cfg_set_machine(&v->cfg, &m, &f) != 0) {
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}
@@ -34,9 +39,15 @@ void api_patch_machine_config(struct vmm *v, const struct api_request *q, struct
 	struct body_machine_patch p;
 	struct cfg_machine m = v->cfg.machine;
 	struct fault f = {""};
+	int err = body_parse_machine_patch(q->body, q->body_len, &p, &f);
 
-	if (body_parse_machine_patch(q->body, q->body_len, &p, &f) != 0) {
+	if (err == -ENODATA) {
+		/* Empty: Firecracker refuses it after parsing, uncounted. */
 		api_reply_fault(r, 400, f.msg);
+		return;
+	}
+	if (err) {
+		api_reply_bad_request(r, f.msg);
 		return;
 	}
 	body_machine_patch_apply(&p, &m);
@@ -52,8 +63,11 @@ void api_put_boot_source(struct vmm *v, const struct api_request *q, struct api_
 	struct cfg_boot_source bs;
 	struct fault f = {""};
 
-	if (body_parse_boot_source(q->body, q->body_len, &bs, &f) != 0 ||
-	    cfg_set_boot_source(&v->cfg, &bs, &f) != 0) {
+	if (body_parse_boot_source(q->body, q->body_len, &bs, &f) != 0) {
+		api_reply_bad_request(r, f.msg);
+		return;
+	}
+	if (cfg_set_boot_source(&v->cfg, &bs, &f) != 0) {
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}

@@ -14,8 +14,11 @@ void api_put_snapshot_create(struct vmm *v, const struct api_request *q, struct 
 	struct body_snapshot_create b;
 	struct fault f = {""};
 
-	if (body_parse_snapshot_create(q->body, q->body_len, &b, &f) != 0 ||
-	    vmm_snapshot_create(v, &b, &f) != 0) {
+	if (body_parse_snapshot_create(q->body, q->body_len, &b, &f) != 0) {
+		api_reply_bad_request(r, f.msg);
+		return;
+	}
+	if (vmm_snapshot_create(v, &b, &f) != 0) {
 		api_reply_fault(r, 400, f.msg);
 		return;
 	}
@@ -31,8 +34,9 @@ void api_put_snapshot_load(struct vmm *v, const struct api_request *q, struct ap
 		api_reply_fault(r, 500, "out of memory");
 		return;
 	}
-	if (body_parse_snapshot_load(q->body, q->body_len, b, &f) != 0 ||
-	    vmm_snapshot_load(v, b, &f) != 0)
+	if (body_parse_snapshot_load(q->body, q->body_len, b, &f) != 0)
+		api_reply_bad_request(r, f.msg);
+	else if (vmm_snapshot_load(v, b, &f) != 0)
 		api_reply_fault(r, 400, f.msg);
 	else
 		api_reply_no_content(r);

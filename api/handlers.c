@@ -104,6 +104,12 @@ void api_reply_json(struct api_response *r, int status, char *body, size_t len)
 	r->body_len = body ? len : 0;
 }
 
+void api_reply_bad_request(struct api_response *r, const char *msg)
+{
+	api_reply_fault(r, 400, msg);
+	r->bad_request = true;
+}
+
 void api_reply_fault(struct api_response *r, int status, const char *msg)
 {
 	char *body = NULL;
@@ -130,7 +136,7 @@ int api_check_ids(const char *path_id, const char *body_id, struct api_response 
 {
 	if (strcmp(path_id, body_id) == 0)
 		return 0;
-	api_reply_fault(r, 400, "The id from the path does not match the id from the body!");
+	api_reply_bad_request(r, "The id from the path does not match the id from the body!");
 	return -1;
 }
 
@@ -148,9 +154,12 @@ static enum route_vm_state api_vm_state(void *ctx)
 	}
 }
 
-/* Count the request as Firecracker does: every request of a kind when it
- * arrives (so a FlushMetrics counts itself), and those refused; a 5xx is an
- * internal error (sync_response_fails). */
+/* Count the request as Firecracker does: *_count for every request of a
+ * kind once its route is known, counted when it arrives (so a FlushMetrics
+ * counts itself), *_fails for those its request parser refuses (a body
+ * that does not parse, an empty id, ids that disagree), not for those the
+ * VMM refuses later (the VM state, a missing file, a failed action); a
+ * 5xx is an internal error (sync_response_fails). */
 static void api_handle(void *ctx, const struct api_request *q, struct api_response *r)
 {
 	struct vmm *v = ctx;
@@ -161,13 +170,28 @@ static void api_handle(void *ctx, const struct api_request *q, struct api_respon
 	if (k >= 0 && k < METRICS_REQ_COUNT)
 		m->count[k]++;
 	(fn ? fn : api_unsupported)(v, q, r);
-	if (k >= 0 && k < METRICS_REQ_COUNT && r->status >= 400)
+	if (k >= 0 && k < METRICS_REQ_COUNT && r->bad_request)
 		m->fails[k]++;
 	if (r->status >= 500 || r->status < 100)
 		m->sync_response_fails++;
 }
 
+/* Refused before its handler: a bad {id} (the API thread) or the VM state. */
+static void api_refused(void *ctx, const struct api_request *q, const struct api_response *r)
+{
+	struct metrics_api *m = &((struct vmm *)ctx)->metrics.api;
+	int k = route_metric(q->route);
+
+	(void)r;
+	if (k < 0 || k >= METRICS_REQ_COUNT)
+		return;
+	m->count[k]++;
+	if (q->refusal.fails)
+		m->fails[k]++;
+}
+
 const struct api_ops api_vmm_ops = {
     .vm_state = api_vm_state,
     .handle = api_handle,
+    .refused = api_refused,
 };

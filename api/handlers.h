@@ -16,6 +16,9 @@ extern const struct api_ops api_vmm_ops;
 /* Reply helpers shared by the handler files. */
 void api_reply_no_content(struct api_response *r);
 void api_reply_fault(struct api_response *r, int status, const char *msg);
+/* 400 for what the request itself says (its body does not parse, its ids
+ * disagree): counted in the route's *_fails metric, as Firecracker does. */
+void api_reply_bad_request(struct api_response *r, const char *msg);
 /* body: malloc'd JSON, ownership passes to r. */
 void api_reply_json(struct api_response *r, int status, char *body, size_t len);
 /* printf-style JSON body. */

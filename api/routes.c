@@ -64,6 +64,8 @@ const struct route *routes_table(void)
 static int route_fail(struct route_error *err, int ret, const char *msg)
 {
 	err->status = 400;
+	err->route = ROUTE_COUNT;
+	err->fails = false;
 	snprintf(err->msg, sizeof(err->msg), "%s", msg);
 	return ret;
 }
@@ -78,6 +80,8 @@ static int route_fail_path(struct route_error *err, int ret, const char *method,
 	if (seg > 128)
 		seg = 128;
 	err->status = 400;
+	err->route = ROUTE_COUNT;
+	err->fails = false;
 	snprintf(err->msg, sizeof(err->msg), "Invalid request method and/or path: %.16s %.*s.",
 		 method, seg, p);
 	return ret;
@@ -167,8 +171,13 @@ int routes_match(const char *method, const char *path, struct route_match *out,
 		if (strcmp(r->method, method) != 0)
 			continue;
 		out->route = r;
-		if (id)
-			return route_copy_id(out, id, idlen, err);
+		if (id && route_copy_id(out, id, idlen, err) < 0) {
+			/* Firecracker's parser has picked the route by now: it
+			 * counts the request, and an empty id as a failure. */
+			err->route = r->id;
+			err->fails = idlen == 0;
+			return -EINVAL;
+		}
 		return 0;
 	}
 	return route_fail_path(err, path_known ? -ENOTSUP : -ENOENT, method, path, plen);
@@ -198,6 +207,8 @@ int routes_check_state(enum route_id id, enum route_vm_state st, struct route_er
 		return route_fail(err, -EINVAL, "Invalid request method and/or path.");
 	if (route_table[id].states & (1u << st))
 		return 0;
-	return route_fail(err, -EPERM,
-			  st == ROUTE_VM_NOT_STARTED ? ROUTE_MSG_PRE_BOOT : ROUTE_MSG_POST_BOOT);
+	route_fail(err, -EPERM,
+		   st == ROUTE_VM_NOT_STARTED ? ROUTE_MSG_PRE_BOOT : ROUTE_MSG_POST_BOOT);
+	err->route = id;
+	return -EPERM;
 }

@@ -91,9 +91,17 @@ struct route_match {
 	char id[ROUTE_ID_MAX + 1]; /* "" unless the pattern has {id} */
 };
 
-/* Why a request was refused: HTTP status and Firecracker's fault message. */
+/* Why a request was refused: HTTP status and Firecracker's fault message.
+ * route says whose request it was when Firecracker's request parser had
+ * already picked the route (a bad {id}: it counts the request in that
+ * route's *_count metric, and an empty id also in *_fails); ROUTE_COUNT
+ * when the request never reached a route (unknown path, wrong method, a
+ * body where none belongs or none where one must be), which Firecracker
+ * does not count. */
 struct route_error {
 	int status;
+	enum route_id route;
+	bool fails;
 	char msg[ROUTE_MSG_MAX];
 };
 
@@ -115,7 +123,8 @@ int routes_resolve(const char *method, const char *path, size_t body_len, struct
 		   struct route_error *err);
 
 /* Is the route allowed in VM state st? 0, or -EPERM with err filled (400 and
- * ROUTE_MSG_PRE_BOOT / ROUTE_MSG_POST_BOOT). */
+ * ROUTE_MSG_PRE_BOOT / ROUTE_MSG_POST_BOOT; err->route = id, not a fail:
+ * Firecracker's VMM refuses these after its parser counted them). */
 int routes_check_state(enum route_id id, enum route_vm_state st, struct route_error *err);
 
 #endif

@@ -141,10 +141,16 @@ static void api_run(const struct api_ops *ops, void *ctx, struct api_request *r)
 	struct api_response resp = {0};
 	struct route_error err;
 
-	if (ops->vm_state && routes_check_state(r->route, ops->vm_state(ctx), &err) < 0)
-		api_fault_response(&resp, err.status, err.msg);
-	else if (ops->handle)
+	if (!r->refusal.status && ops->vm_state &&
+	    routes_check_state(r->route, ops->vm_state(ctx), &err) < 0)
+		r->refusal = err;
+	if (r->refusal.status) {
+		api_fault_response(&resp, r->refusal.status, r->refusal.msg);
+		if (ops->refused)
+			ops->refused(ctx, r, &resp);
+	} else if (ops->handle) {
 		ops->handle(ctx, r, &resp);
+	}
 	if (resp.status < 100 || resp.status > 599)
 		api_fault_response(&resp, 500, "Internal error: the request was not answered.");
 	r->status = resp.status;
@@ -247,19 +253,21 @@ static void api_conn_fault(struct api_server *s, struct api_conn *c, int status,
 		c->dead = true;
 }
 
-/* Resolve a complete request: answer it here if it is refused, else queue
- * it for the VMM thread with a copy of its body. */
+/* Resolve a complete request: answer it here if it is refused before any
+ * route is picked, else queue it for the VMM thread with a copy of its
+ * body (a bad {id} goes too, refused, to be counted there). */
 static void api_conn_dispatch(struct api_server *s, struct api_conn *c,
 			      const struct http_request *req)
 {
 	struct route_match m;
-	struct route_error err;
+	struct route_error err = {0};
 	struct api_request *r;
 
 	s->n_requests++;
 	if (!req->keep_alive)
 		c->close_after = true;
-	if (routes_resolve(req->method, req->path, req->body_len, &m, &err) < 0) {
+	if (routes_resolve(req->method, req->path, req->body_len, &m, &err) < 0 &&
+	    err.route >= ROUTE_COUNT) {
 		api_conn_fault(s, c, err.status, err.msg);
 		return;
 	}
@@ -269,6 +277,7 @@ static void api_conn_dispatch(struct api_server *s, struct api_conn *c,
 		return;
 	}
 	r->route = m.route->id;
+	r->refusal = err;
 	memcpy(r->id, m.id, sizeof(r->id));
 	if (req->body_len)
 		memcpy(r + 1, req->body, req->body_len);

@@ -8,7 +8,9 @@
  *   (main, or the VMM thread itself), never concurrently with
  *   api_server_serve();
  * - the API thread: accepts clients, parses HTTP (api/http), resolves routes
- *   (api/routes), answers malformed requests itself, queues the rest; one
+ *   (api/routes), answers malformed requests itself, queues the rest (also
+ *   those refused for a bad {id}, so that the VMM thread, which alone owns
+ *   the metrics, counts them as Firecracker does); one
  *   request per connection is in flight at a time, so pipelined requests are
  *   answered in order, and other clients keep being served meanwhile;
  * - the VMM thread: watches api_server_fd() in its event loop and calls
@@ -32,6 +34,9 @@ struct api_request {
 	char id[ROUTE_ID_MAX + 1]; /* {drive_id}, {iface_id}, {id}; "" if none */
 	const char *body;	   /* NUL-terminated copy, body_len bytes; "" if none */
 	size_t body_len;
+	/* status != 0: refused before any handler, for its {id} (by the API
+	 * thread) or the VM state (by the VMM thread); what ops->refused sees */
+	struct route_error refusal;
 	/* private to the server */
 	uint32_t conn;
 	uint64_t gen;
@@ -46,6 +51,10 @@ struct api_response {
 	int status; /* 200, 204, 400...; 0 is answered as 500 */
 	char *body; /* malloc'd JSON (freed by the server) or NULL */
 	size_t body_len;
+	/* Refused for what the request itself says (a body that does not
+	 * parse, ids that disagree), as Firecracker's request parser refuses:
+	 * the requests its *_fails metrics count. */
+	bool bad_request;
 };
 
 struct api_ops {
@@ -55,6 +64,10 @@ struct api_ops {
 	/* VMM thread: run one request that passed the state check. Use
 	 * http_fault_json() for error bodies. */
 	void (*handle)(void *ctx, const struct api_request *req, struct api_response *resp);
+	/* VMM thread, optional: a request of a known route was refused before
+	 * its handler (req->refusal says why; resp is the answer). For
+	 * accounting: Firecracker counts these in the route's metrics. */
+	void (*refused)(void *ctx, const struct api_request *req, const struct api_response *resp);
 };
 
 /* Request queue between the API thread and the VMM thread. */

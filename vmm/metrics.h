@@ -45,8 +45,9 @@ enum metrics_req {
 
 /* What the VMM thread records between flushes besides device counters. */
 struct metrics_api {
-	uint64_t count[METRICS_REQ_COUNT]; /* requests that reached a handler */
-	uint64_t fails[METRICS_REQ_COUNT]; /* ... and were answered 4xx/5xx */
+	uint64_t count[METRICS_REQ_COUNT]; /* requests whose route was known */
+	uint64_t fails[METRICS_REQ_COUNT]; /* ... refused by the request parser
+					    * (body, ids), as in Firecracker */
 	uint64_t sync_response_fails;	   /* answered 5xx (an internal error) */
 	/* latencies_us, the last value (Firecracker's store metrics) */
 	uint64_t pause_vm_us, resume_vm_us;	    /* whole request */

@@ -307,9 +307,11 @@ def test_metrics_file(tmp_path, flint):
     assert first["api_server"]["process_startup_time_cpu_us"] > 0
     put, get = first["put_api_requests"], first["get_api_requests"]
     # 4 actions (2 FlushMetrics refused, InstanceStart, this flush); the
-    # machine-config PUTs of the test and boot_test_guest.
-    assert (put["actions_count"], put["actions_fails"]) == (4, 2), put
-    assert (put["machine_cfg_count"], put["machine_cfg_fails"]) == (2, 1), put
+    # machine-config PUTs of the test and boot_test_guest. The refusals
+    # came from the VMM (pre-boot, a bad value), not from parsing: not
+    # *_fails in Firecracker (test_api_request_metrics_as_firecracker).
+    assert (put["actions_count"], put["actions_fails"]) == (4, 0), put
+    assert (put["machine_cfg_count"], put["machine_cfg_fails"]) == (2, 0), put
     assert (put["metrics_count"], put["boot_source_count"]) == (1, 1), put
     assert (get["machine_cfg_count"], get["instance_info_count"], get["vmm_version_count"]) \
         == (1, 1, 1), get
@@ -323,6 +325,52 @@ def test_metrics_file(tmp_path, flint):
     assert second["api_server"]["process_startup_time_us"] == \
         first["api_server"]["process_startup_time_us"]
     assert "id" not in first
+
+
+def test_api_request_metrics_as_firecracker(tmp_path, flint):
+    """Firecracker counts a request in <kind>_count once its parser has
+    picked the route, and in <kind>_fails when that parser refuses it (the
+    body, an empty id, ids that disagree). What the VMM refuses later (the
+    VM state, a bad value, a missing file) and what never reached a route
+    (unknown path, wrong method, no body) are not failures."""
+    metrics = str(tmp_path / "metrics.json")
+    f = flint(["--metrics-path", metrics])
+    a = f.api
+    mc = {"vcpu_count": 1, "mem_size_mib": 128}
+    drive = {"drive_id": "d", "path_on_host": str(tmp_path / "none.img"),
+             "is_root_device": False}
+    expect = [  # method, path, body, status
+        ("PUT", "/machine-config", dict(mc, bogus=1), 400),       # parse: fails
+        ("PUT", "/machine-config", dict(mc, mem_size_mib=0), 400),  # value: VMM
+        ("PATCH", "/machine-config", {"vcpu_count": "2"}, 400),   # parse: fails
+        ("PATCH", "/machine-config", {}, 400),                    # empty: not a fail
+        ("PUT", "/drives", drive, 400),                           # empty id: fails
+        ("PUT", "/drives/a-b", drive, 400),                       # bad id: counted
+        ("PUT", "/drives/x", drive, 400),                         # ids differ: fails
+        ("PUT", "/drives/d", drive, 400),                         # no such file: VMM
+        ("PATCH", "/drives/d", {"drive_id": "d"}, 400),           # pre-boot: VMM
+        ("PUT", "/logger", {"level": "Loud"}, 400),               # parse: fails
+        ("GET", "/nope", None, 400),                              # no route
+        ("POST", "/drives/d", drive, 400),                        # no route
+    ]
+    for method, path, body, status in expect:
+        r = a.request(method, path, body)
+        assert r.status == status, (method, path, r)
+    r = a.request("PUT", "/machine-config", raw="")
+    assert r.fault == "Empty PUT request."
+    f.boot_test_guest("tests=timer reset=none")  # one more machine-config PUT
+    assert a.put("/machine-config", mc).status == 400       # post-boot: VMM
+    assert a.put("/logger", {"level": "Info"}).status == 400  # post-boot: VMM
+    assert a.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    m = read_metrics(metrics)[-1]
+    put, patch = m["put_api_requests"], m["patch_api_requests"]
+    assert (put["machine_cfg_count"], put["machine_cfg_fails"]) == (4, 1), put
+    assert (patch["machine_cfg_count"], patch["machine_cfg_fails"]) == (2, 1), patch
+    assert (put["drive_count"], put["drive_fails"]) == (4, 2), put
+    assert (patch["drive_count"], patch["drive_fails"]) == (1, 0), patch
+    assert (put["logger_count"], put["logger_fails"]) == (2, 1), put
+    assert (put["actions_count"], put["actions_fails"]) == (2, 0), put
+    assert m["api_server"]["sync_response_fails"] == 0
 
 
 def test_metrics_path_flag_and_emit_id(tmp_path, flint):

@@ -31,6 +31,9 @@ struct fixture {
 	int vmm_stop;
 	atomic_int vm_state;
 	atomic_int served;
+	atomic_int refused;	  /* ops->refused calls */
+	atomic_int refused_fails; /* ... with refusal.fails */
+	atomic_int refused_route; /* the last one's route */
 };
 
 /* --- the fake VMM side --- */
@@ -61,7 +64,23 @@ static void fake_handle(void *ctx, const struct api_request *req, struct api_res
 	resp->status = 200;
 }
 
-static const struct api_ops fake_ops = {.vm_state = fake_state, .handle = fake_handle};
+/* Runs on the VMM thread, as fake_handle; the counters are atomics only
+ * because the test thread reads them. */
+static void fake_refused(void *ctx, const struct api_request *req, const struct api_response *resp)
+{
+	struct fixture *f = ctx;
+
+	/* No cmocka asserts off the test thread: a wrong answer shows as a
+	 * count that stays put. */
+	if (resp->status != req->refusal.status || resp->status != 400)
+		return;
+	atomic_fetch_add(&f->refused, 1);
+	atomic_fetch_add(&f->refused_fails, req->refusal.fails);
+	atomic_store(&f->refused_route, (int)req->route);
+}
+
+static const struct api_ops fake_ops = {
+    .vm_state = fake_state, .handle = fake_handle, .refused = fake_refused};
 
 static void *vmm_thread(void *arg)
 {
@@ -278,6 +297,41 @@ static void test_refusals(void **state)
 	assert_string_equal(r.body, "{\"fault_message\":\"GET request cannot have a body.\"}");
 	r = one_shot(f, "PUT /drives/a-b HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
 	assert_int_equal(r.status, 400);
+}
+
+/* Refusals Firecracker's parser makes after picking the route (a bad id)
+ * and the VM-state refusals reach the VMM thread, which counts them (it
+ * alone owns the metrics); refusals before any route do not. */
+static void test_refusals_reach_the_vmm_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct client_resp r;
+	int served = atomic_load(&f->served);
+
+	r = one_shot(f, "PUT /vm HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+	assert_int_equal(r.status, 400);
+	r = one_shot(f, "GET /version HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+	assert_int_equal(r.status, 400);
+	r = one_shot(f, "PUT /drives/a HTTP/1.1\r\n\r\n");
+	assert_string_equal(r.body, "{\"fault_message\":\"Empty PUT request.\"}");
+	assert_int_equal(atomic_load(&f->refused), 0);
+	r = one_shot(f, "PUT /drives/a-b HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+	assert_non_null(strstr(r.body, "alphanumeric"));
+	assert_int_equal(atomic_load(&f->refused), 1);
+	assert_int_equal(atomic_load(&f->refused_fails), 0);
+	assert_int_equal(atomic_load(&f->refused_route), ROUTE_PUT_DRIVE);
+	r = one_shot(f, "PATCH /network-interfaces/ HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+	assert_string_equal(r.body, "{\"fault_message\":\"The ID cannot be empty.\"}");
+	assert_int_equal(atomic_load(&f->refused), 2);
+	assert_int_equal(atomic_load(&f->refused_fails), 1);
+	assert_int_equal(atomic_load(&f->refused_route), ROUTE_PATCH_NET);
+	r = one_shot(f, "PATCH /vm HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}");
+	assert_non_null(strstr(r.body, "not supported before starting the microVM."));
+	assert_int_equal(atomic_load(&f->refused), 3);
+	assert_int_equal(atomic_load(&f->refused_fails), 1);
+	assert_int_equal(atomic_load(&f->refused_route), ROUTE_PATCH_VM);
+	/* None of them reached a handler. */
+	assert_int_equal(atomic_load(&f->served), served);
 }
 
 static void test_thousand_on_one_connection(void **state)
@@ -585,6 +639,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_simple_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals_reach_the_vmm_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thousand_on_one_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pipelined_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fifty_concurrent_clients, setup, teardown),
