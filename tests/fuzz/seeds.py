@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Write the seed corpora of the fuzz targets whose inputs are structured
+(tests/fuzz/corpus/fuzz_{mmio,args,legacy}/). Run from the repo root; the
+layouts mirror the structs in the targets' sources."""
+import os
+import struct
+
+CORPUS = "tests/fuzz/corpus"
+
+
+def put(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# --- fuzz_mmio: struct fz_op {u8 kind, u8 reg, u16 aux, u32 val} ---
+WRITE, READ, TURN, NOTIFY, POKE, BRINGUP, RESET = 0, 2, 3, 4, 5, 6, 7
+R_STATUS, R_NOTIFY, R_ISR, R_ACK, R_CONFIG = 15, 12, 13, 14, 23
+REGS = 28  # entries of fz_regs[]
+
+
+def op(act, dev=0, size=4, reg=0, aux=0, val=0, reduce=False):
+    kind = act | ({1: 0, 2: 1, 4: 2, 8: 3}[size] << 3) | (0x20 if reduce else 0) | (dev << 6)
+    return struct.pack("<BBHI", kind, reg, aux, val)
+
+
+def mmio_input(ops, ram):
+    return bytes([len(ops)]) + b"".join(ops) + ram
+
+
+def desc(addr, length, flags, nxt):
+    return struct.pack("<QIHH", addr, length, flags, nxt)
+
+
+def blk_ram(req_type, sector, data_len, data_flags):
+    """Queue of 8 at 0x0 (desc), 0x100 (avail), 0x200 (used); one request:
+    header 0x300, data 0x400, status 0x600."""
+    ram = bytearray(0x700)
+    d = desc(0x300, 16, 1, 1) + desc(0x400, data_len, 1 | data_flags, 2) + desc(0x600, 1, 2, 0)
+    ram[0:len(d)] = d
+    ram[0x100:0x106] = struct.pack("<HHH", 0, 1, 0)
+    ram[0x300:0x310] = struct.pack("<IIQ", req_type, 0, sector)
+    ram[0x400:0x600] = bytes(range(256)) * 2
+    return bytes(ram)
+
+
+BRING = (3 << 24) | (0x02 << 16) | (0x01 << 8)  # 8 entries, rings as blk_ram
+FEAT = 0x3204  # SEG_MAX, FLUSH, INDIRECT_DESC, EVENT_IDX (when offered)
+
+
+def mmio_seeds():
+    for dev, name, t, flags in ((1, "blk_in", 0, 2), (2, "blk_async_out", 1, 0),
+                                (3, "blk_ro_out", 1, 0), (1, "blk_get_id", 8, 2),
+                                (2, "blk_async_flush", 4, 0)):
+        ops = [op(BRINGUP, dev, aux=FEAT, val=BRING),
+               op(WRITE, dev, reg=R_NOTIFY, val=0),
+               op(TURN), op(TURN),
+               op(READ, dev, reg=R_ISR),
+               op(WRITE, dev, reg=R_ACK, val=1),
+               op(READ, dev, size=8, reg=R_CONFIG),
+               op(POKE, dev, size=2, aux=0x102, val=2),
+               op(NOTIFY, dev),
+               op(RESET, dev)]
+        put("fuzz_mmio", name, mmio_input(ops, blk_ram(t, 1, 512, flags)))
+    ram = bytearray(0x700)
+    ram[0:16] = desc(0x400, 64, 2, 0)
+    ram[0x100:0x106] = struct.pack("<HHH", 0, 1, 0)
+    ops = [op(BRINGUP, 0, aux=FEAT, val=BRING), op(NOTIFY, 0), op(READ, 0, reg=R_ISR),
+           op(POKE, 0, size=2, aux=0x102, val=2), op(WRITE, 0, reg=R_NOTIFY), op(TURN),
+           op(RESET, 0, val=1), op(READ, 0, reg=R_STATUS)]
+    put("fuzz_mmio", "rng", mmio_input(ops, bytes(ram)))
+    ops = [op(READ, d, size=s, reg=r) for d in (0, 1) for s in (1, 4, 8)
+           for r in range(0, REGS, 3)]
+    put("fuzz_mmio", "reads", mmio_input(ops[:255], b""))
+    # The init sequence register by register, addresses reduced into RAM.
+    seq = [(R_STATUS, 1), (R_STATUS, 3), (7, 1), (6, 1), (7, 0), (6, 0x30000000), (R_STATUS, 11),
+           (8, 0), (10, 8), (16, 0), (18, 0x100), (20, 0x200), (11, 1), (R_STATUS, 15)]
+    ops = [op(WRITE, 1, reg=r, val=v, reduce=r in (16, 18, 20)) for r, v in seq]
+    ops += [op(TURN), op(WRITE, 1, reg=R_NOTIFY), op(TURN), op(WRITE, 1, reg=R_STATUS, val=0),
+            op(TURN)]
+    put("fuzz_mmio", "manual_init", mmio_input(ops, blk_ram(0, 0, 512, 2)))
+
+
+# --- fuzz_args: mode byte (0 flint, 1 jailer, 2 /proc text + jailer) ---
+def argv(*args):
+    return b"\0".join(a.encode() for a in args)
+
+
+def args_seeds():
+    flint = {
+        "flint_api": ("--api-sock", "/tmp/f.sock", "--id", "vm-1", "--level=Debug",
+                      "--show-level", "--http-api-max-payload-size", "65536"),
+        "flint_config": ("--no-api", "--config-file", "vm.json", "--boot-timer",
+                         "--boot-protocol=linux", "--start-time-us", "12",
+                         "--start-time-cpu-us=3", "--parent-cpu-time-us", "4"),
+        "flint_bad": ("--id", "bad id!", "--http-api-max-payload-size=-1", "stray"),
+        "flint_help": ("--help", "--version", "--no-seccomp", "--seccomp-filter", "f.bpf",
+                       "--describe-snapshot", "s.snap", "--kvm-path=/dev/kvm",
+                       "--metrics-path", "m", "--log-path", "l", "--module", "api"),
+    }
+    for name, a in flint.items():
+        put("fuzz_args", name, b"\0" + argv(*a))
+    base = ("--id", "vm-1", "--exec-file", "/bin/true", "--uid", "123", "--gid=456")
+    jailer = {
+        "jail_min": base + ("--chroot-base-dir", "/tmp"),
+        "jail_full": base + ("--chroot-base-dir=/tmp", "--cgroup-version", "2",
+                             "--cgroup", "cpu.max=50000 100000", "--cgroup=memory.max=1G",
+                             "--parent-cgroup", "a/b", "--resource-limit", "fsize=1024",
+                             "--resource-limit=no-file=64", "--daemonize", "--new-pid-ns",
+                             "--netns", "/var/run/netns/x", "--", "--level", "Debug"),
+        "jail_bad": ("--id", "x/../y", "--cgroup", "../cpu.max=1", "--uid", "4294967295",
+                     "--parent-cgroup", "/abs", "--resource-limit", "core=1"),
+        "jail_help": ("--help",),
+    }
+    for name, a in jailer.items():
+        put("fuzz_args", name, b"\1" + argv(*a))
+    mounts = ("cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec 0 0\n"
+              "cgroup /sys/fs/cgroup/cpu\\040x cgroup rw,cpu,cpuacct 0 0\n"
+              "cgroup /sys/fs/cgroup/devices cgroup rw,devices 0 0\n")
+    self_cg = "0::/user.slice\n4:cpu,cpuacct:/x\n3:devices:/\n"
+    misc = "242 kvm\n 57 userfaultfd\n"
+    for ver in ("1", "2"):
+        a = base + ("--cgroup-version", ver, "--cgroup", "cpu.shares=2" if ver == "1" else "hugetlb.2MB.max=0",
+                    "--parent-cgroup", "p")
+        put("fuzz_args", "proc_v" + ver,
+            b"\2" + b"\0".join(t.encode() for t in (mounts, self_cg, misc)) + b"\0" + argv(*a))
+
+
+if __name__ == "__main__":
+    mmio_seeds()
+    args_seeds()
