@@ -65,9 +65,11 @@ static int arg_store(struct flint_args *a, const struct arg_spec *s, const char 
 		memcpy(field, &val, sizeof(val));
 		return 0;
 	}
+	/* Digits only: strtoull would also take leading blanks and a sign, and
+	 * " -5" would wrap to 2^64 - 5. */
 	errno = 0;
 	v = strtoull(val, &end, 10);
-	if (!val[0] || *end || errno || val[0] == '-') {
+	if (val[0] < '0' || val[0] > '9' || *end || errno) {
 		fault_set(f, "--%s: '%s' is not a non-negative integer", s->name, val);
 		return -EINVAL;
 	}

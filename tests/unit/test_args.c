@@ -63,6 +63,14 @@ static void refusals(void **state)
 	assert_int_equal(PARSE(&a, &f, "--http-api-max-payload-size", "-5"), -EINVAL);
 	assert_int_equal(PARSE(&a, &f, "--http-api-max-payload-size", "12x"), -EINVAL);
 	assert_int_equal(PARSE(&a, &f, "--http-api-max-payload-size", "0"), -EINVAL);
+	/* strtoull alone takes these; " -5" would be 2^64 - 5 */
+	assert_int_equal(PARSE(&a, &f, "--http-api-max-payload-size", " -5"), -EINVAL);
+	assert_int_equal(PARSE(&a, &f, "--start-time-us", " 5"), -EINVAL);
+	assert_int_equal(PARSE(&a, &f, "--start-time-us", "+5"), -EINVAL);
+	assert_int_equal(PARSE(&a, &f, "--start-time-us", ""), -EINVAL);
+	assert_int_equal(PARSE(&a, &f, "--start-time-us", "18446744073709551616"), -EINVAL);
+	assert_int_equal(PARSE(&a, &f, "--start-time-us", "18446744073709551615"), 0);
+	assert_true(a.start_time_us == UINT64_MAX);
 	assert_int_equal(PARSE(&a, &f, "--no-api=1"), -EINVAL);
 	assert_int_equal(PARSE(&a, &f, "--boot-protocol", "bios"), -EINVAL);
 	assert_int_equal(PARSE(&a, &f, "stray"), -EINVAL);
