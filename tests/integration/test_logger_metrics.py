@@ -373,6 +373,31 @@ def test_api_request_metrics_as_firecracker(tmp_path, flint):
     assert m["api_server"]["sync_response_fails"] == 0
 
 
+def test_metrics_flushed_every_60_seconds(tmp_path, flint):
+    """Without any FlushMetrics a metrics object is written 60 s after the
+    metrics were configured, with the counters since the previous flush
+    (this test waits for it: about 65 s)."""
+    metrics = str(tmp_path / "metrics.json")
+    t0 = time.monotonic()
+    f = flint(["--metrics-path", metrics])  # the period starts here
+    f.boot_test_guest("tests=timer reset=none")
+    f.wait_serial("ALL DONE")
+    assert f.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
+    assert len(read_metrics(metrics)) == 1
+    time.sleep(max(0.0, t0 + 55 - time.monotonic()))
+    assert len(read_metrics(metrics)) == 1, "flushed before the period ended"
+    while len(read_metrics(metrics)) < 2 and time.monotonic() < t0 + 80:
+        time.sleep(0.1)
+    elapsed = time.monotonic() - t0
+    objs = read_metrics(metrics)
+    assert len(objs) == 2, f"no periodic flush after {elapsed:.1f} s"
+    assert 59.5 <= elapsed < 75, elapsed
+    check_fc_keys(objs[1])
+    assert objs[1]["put_api_requests"]["actions_count"] == 0  # a delta: none since
+    assert objs[1]["utc_timestamp_ms"] - objs[0]["utc_timestamp_ms"] > 50000
+    assert f.alive()
+
+
 def test_metrics_path_flag_and_emit_id(tmp_path, flint):
     metrics = str(tmp_path / "metrics.json")
     f = flint(["--id", "vm-metrics-7"])
