@@ -90,7 +90,8 @@ int body_read_entropy(const struct json_doc *doc, int tok, struct cfg_entropy *o
 int body_parse_logger(const char *json, size_t len, struct cfg_logger *out, struct fault *f);
 int body_read_logger(const struct json_doc *doc, int tok, struct cfg_logger *out, struct fault *f);
 
-/* PUT /metrics ("properties" is refused: not supported yet). */
+/* PUT /metrics. "properties": at most CFG_METRICS_PROPS_MAX string values,
+ * keys of 1-64 bytes, values up to 255. */
 int body_parse_metrics(const char *json, size_t len, struct cfg_metrics *out, struct fault *f);
 int body_read_metrics(const struct json_doc *doc, int tok, struct cfg_metrics *out,
 		      struct fault *f);

@@ -164,19 +164,52 @@ int body_read_logger(const struct json_doc *doc, int tok, struct cfg_logger *out
 
 BODY_PARSE_VIA_READ(logger, struct cfg_logger)
 
-static int refuse_properties(const struct json_doc *doc, int tok, void *dst, struct fault *f)
+static int add_property(struct cfg_metrics *m, const struct json_doc *doc, int key, struct fault *f)
 {
-	(void)doc;
-	(void)tok;
-	(void)dst;
-	fault_set(f, "not supported by flint yet");
-	return -EINVAL;
+	struct cfg_metrics_property *p = &m->properties[m->nproperties];
+
+	if (json_get_str(doc, key, p->key, sizeof(p->key), f) || !p->key[0]) {
+		fault_set(f, "keys must be 1 to %zu bytes", sizeof(p->key) - 1);
+		return -EINVAL;
+	}
+	for (int i = 0; i < m->nproperties; i++) {
+		if (strcmp(m->properties[i].key, p->key) == 0) {
+			fault_set(f, "duplicate key '%s'", p->key);
+			return -EINVAL;
+		}
+	}
+	if (json_get_str(doc, key + 1, p->value, sizeof(p->value), f)) {
+		json_fault_prefix(f, p->key);
+		return -EINVAL;
+	}
+	m->nproperties++;
+	return 0;
+}
+
+/* "properties": an object of string values; dst is the struct cfg_metrics. */
+static int read_properties(const struct json_doc *doc, int tok, void *dst, struct fault *f)
+{
+	struct cfg_metrics *m = dst;
+	int key = tok + 1;
+
+	if (doc->toks[tok].type != JSON_OBJECT) {
+		fault_set(f, "must be an object");
+		return -EINVAL;
+	}
+	if (doc->toks[tok].size > CFG_METRICS_PROPS_MAX) {
+		fault_set(f, "at most %d", CFG_METRICS_PROPS_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < doc->toks[tok].size; i++, key = json_skip(doc, key + 1))
+		if (add_property(m, doc, key, f))
+			return -EINVAL;
+	return 0;
 }
 
 static const struct json_field metrics_fields[] = {
     {"metrics_path", JSON_F_STR, true, offsetof(struct cfg_metrics, metrics_path), CFG_PATH_MAX},
     {"emit_id", JSON_F_BOOL, false, offsetof(struct cfg_metrics, emit_id)},
-    {"properties", JSON_F_CUSTOM, false, 0, 0, refuse_properties},
+    {"properties", JSON_F_CUSTOM, false, 0, 0, read_properties},
 };
 
 int body_read_metrics(const struct json_doc *doc, int tok, struct cfg_metrics *out, struct fault *f)

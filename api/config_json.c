@@ -279,6 +279,19 @@ static void put_logger(struct sbuf *b, bool *first, const struct cfg_logger *l)
 	sb_puts(b, "}");
 }
 
+static void put_properties(struct sbuf *b, bool *first, const struct cfg_metrics *m)
+{
+	bool inner = true;
+
+	if (m->nproperties <= 0)
+		return;
+	sb_key(b, first, "properties");
+	sb_puts(b, "{");
+	for (int i = 0; i < m->nproperties && i < CFG_METRICS_PROPS_MAX; i++)
+		sb_kv_str(b, &inner, m->properties[i].key, m->properties[i].value);
+	sb_puts(b, "}");
+}
+
 static void put_metrics_serial(struct sbuf *b, bool *first, const struct vm_config *cfg)
 {
 	bool inner = true;
@@ -288,6 +301,7 @@ static void put_metrics_serial(struct sbuf *b, bool *first, const struct vm_conf
 		sb_puts(b, "{");
 		sb_kv_str(b, &inner, "metrics_path", cfg->metrics.metrics_path);
 		sb_kv_bool(b, &inner, "emit_id", cfg->metrics.emit_id);
+		put_properties(b, &inner, &cfg->metrics);
 		sb_puts(b, "}");
 	} else {
 		sb_puts(b, "null");
@@ -334,6 +348,10 @@ int cfgjson_write_vm(const struct vm_config *cfg, char **out, size_t *len)
 	put_machine(&b, &cfg->machine);
 	put_metrics_serial(&b, &first, cfg);
 	sb_kv_str(&b, &first, "mmds-config", NULL);
+	/* The spec's FullVmConfiguration names every resource; flint has no
+	 * memory hotplug or pmem yet (null reads back as absent). */
+	sb_kv_str(&b, &first, "memory-hotplug", NULL);
+	sb_kv_str(&b, &first, "pmem", NULL);
 	put_vsock_entropy(&b, &first, cfg);
 	sb_puts(&b, "}");
 	return sb_finish(&b, out, len);

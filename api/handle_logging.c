@@ -27,6 +27,12 @@ void api_put_metrics(struct vmm *v, const struct api_request *q, struct api_resp
 		api_reply_bad_request(r, f.msg);
 		return;
 	}
+	/* Firecracker's metrics are initialized once (by --metrics-path or
+	 * the first PUT), as its spec's 400 for this request says. */
+	if (v->metrics.fd >= 0) {
+		api_reply_fault(r, 400, "Reinitialization of metrics not allowed.");
+		return;
+	}
 	if (cfg_set_metrics(&v->cfg, &m, &f) != 0 || vmm_apply_metrics(v, &f) != 0) {
 		api_reply_fault(r, 400, f.msg);
 		return;

@@ -453,6 +453,14 @@ int cfg_set_metrics(struct vm_config *cfg, const struct cfg_metrics *m, struct f
 {
 	if (NEED_STR(m->metrics_path, true, "metrics_path", f))
 		return -EINVAL;
+	if (m->nproperties < 0 || m->nproperties > CFG_METRICS_PROPS_MAX) {
+		fault_set(f, "properties: at most %d", CFG_METRICS_PROPS_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < m->nproperties; i++)
+		if (NEED_STR(m->properties[i].key, true, "properties", f) ||
+		    NEED_STR(m->properties[i].value, false, "properties", f))
+			return -EINVAL;
 	cfg->metrics = *m;
 	cfg->metrics.set = true;
 	return 0;

@@ -113,10 +113,20 @@ struct cfg_logger {
 	char module[128];
 };
 
+#define CFG_METRICS_PROPS_MAX 16
+
+/* An operator-defined "key": "value" written on every metrics line. */
+struct cfg_metrics_property {
+	char key[65];
+	char value[256];
+};
+
 struct cfg_metrics {
 	bool set;
 	char metrics_path[CFG_PATH_MAX];
 	bool emit_id;
+	int nproperties; /* keys are distinct */
+	struct cfg_metrics_property properties[CFG_METRICS_PROPS_MAX];
 };
 
 struct cfg_serial {

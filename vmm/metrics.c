@@ -137,13 +137,11 @@ void metrics_gauge(struct metrics_out *o, const char *name, uint64_t value)
 	metrics_field(o, name, value);
 }
 
-void metrics_string(struct metrics_out *o, const char *name, const char *value)
+/* A JSON string, escaped: values come from clients. */
+static void out_json_str(struct metrics_out *o, const char *s)
 {
-	if (o->in_group)
-		out_printf(o, "}");
-	o->in_group = false;
-	out_printf(o, ",\"%s\":\"", name);
-	for (const char *c = value; *c; c++) {
+	out_printf(o, "\"");
+	for (const char *c = s; *c; c++) {
 		if (*c == '"' || *c == '\\')
 			out_printf(o, "\\%c", *c);
 		else if ((unsigned char)*c < 0x20)
@@ -152,6 +150,37 @@ void metrics_string(struct metrics_out *o, const char *name, const char *value)
 			out_printf(o, "%c", *c);
 	}
 	out_printf(o, "\"");
+}
+
+static void out_top_level_key(struct metrics_out *o, const char *name)
+{
+	if (o->in_group)
+		out_printf(o, "}");
+	o->in_group = false;
+	out_printf(o, ",");
+	out_json_str(o, name);
+	out_printf(o, ":");
+}
+
+void metrics_string(struct metrics_out *o, const char *name, const char *value)
+{
+	out_top_level_key(o, name);
+	out_json_str(o, value);
+}
+
+void metrics_string_map(struct metrics_out *o, const char *name, const char *const *keys,
+			const char *const *values, int n)
+{
+	out_top_level_key(o, name);
+	out_printf(o, "{");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			out_printf(o, ",");
+		out_json_str(o, keys[i]);
+		out_printf(o, ":");
+		out_json_str(o, values[i]);
+	}
+	out_printf(o, "}");
 }
 
 /* A write above PIPE_BUF to a non-blocking pipe may be cut short (a pipe

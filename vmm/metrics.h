@@ -103,6 +103,9 @@ void metrics_counter(struct metrics_out *o, const char *name, uint64_t value);
 void metrics_gauge(struct metrics_out *o, const char *name, uint64_t value);
 /* A top-level "name": "value" field outside any group (value is escaped). */
 void metrics_string(struct metrics_out *o, const char *name, const char *value);
+/* A top-level "name": {"key": "value", ...} (keys and values escaped). */
+void metrics_string_map(struct metrics_out *o, const char *name, const char *const *keys,
+			const char *const *values, int n);
 int metrics_end(struct metrics_out *o);
 
 #endif

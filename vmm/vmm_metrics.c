@@ -13,8 +13,9 @@
 #include "vmm/vmm.h"
 #include "vmm/seccomp.h"
 
-/* Room for the fixed groups and a few dozen device groups. */
-#define METRICS_BUF 32768
+/* Room for the fixed groups, a few dozen device groups and the operator's
+ * properties even if every byte of them needs a \u escape (~30 KiB). */
+#define METRICS_BUF 65536
 
 struct req_key {
 	const char *group;
@@ -153,6 +154,22 @@ static void vmm_metrics_vcpus(struct vmm *v, struct metrics_out *o)
 	metrics_counter(o, "kvmclock_ctrl_fails", 0);
 }
 
+/* The operator's PUT /metrics "properties", on every line. */
+static void vmm_metrics_properties(struct vmm *v, struct metrics_out *o)
+{
+	const struct cfg_metrics *m = &v->cfg.metrics;
+	const char *keys[CFG_METRICS_PROPS_MAX], *values[CFG_METRICS_PROPS_MAX];
+	int n = m->nproperties < CFG_METRICS_PROPS_MAX ? m->nproperties : CFG_METRICS_PROPS_MAX;
+
+	if (n <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		keys[i] = m->properties[i].key;
+		values[i] = m->properties[i].value;
+	}
+	metrics_string_map(o, "properties", keys, values, n);
+}
+
 static int vmm_metrics_write(struct vmm *v)
 {
 	char buf[METRICS_BUF];
@@ -161,6 +178,7 @@ static int vmm_metrics_write(struct vmm *v)
 	metrics_begin(&o, &v->metrics, buf, sizeof(buf));
 	if (v->cfg.metrics.emit_id)
 		metrics_string(&o, "id", v->instance_id);
+	vmm_metrics_properties(v, &o);
 	vmm_metrics_api_server(v, &o);
 	if (v->vm)
 		vm_devices_metrics(v->vm, &o); /* block, entropy, net, vsock */

@@ -171,6 +171,7 @@ def _cases(d):
          ["show_level"]),
         ("PUT", "/logger", {"log_path": d + "/fc.log", "colour": True}, 400, ["colour"]),
         ("PUT", "/metrics", {"metrics_path": d + "/metrics.json"}, 204, []),
+        ("PUT", "/metrics", {"metrics_path": d + "/m2.json"}, 400, ["Reinitialization"]),
         ("PUT", "/metrics", {}, 400, ["metrics_path"]),
         ("PUT", "/metrics", {"metrics_path": 7}, 400, ["metrics_path"]),
         ("PUT", "/serial", {"serial_out_path": d + "/serial.out"}, 204, []),

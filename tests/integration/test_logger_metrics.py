@@ -401,14 +401,24 @@ def test_metrics_flushed_every_60_seconds(tmp_path, flint):
 def test_metrics_path_flag_and_emit_id(tmp_path, flint):
     metrics = str(tmp_path / "metrics.json")
     f = flint(["--id", "vm-metrics-7"])
-    assert f.api.put("/metrics", {"metrics_path": metrics, "emit_id": True}).status == 204
+    props = {"team": "blue", "quote\"d": "tab\there"}
+    assert f.api.put("/metrics", {"metrics_path": metrics, "emit_id": True,
+                                  "properties": props}).status == 204
+    # Initialized once, as Firecracker's metrics.
+    r = f.api.put("/metrics", {"metrics_path": str(tmp_path / "other.json")})
+    assert (r.status, r.fault) == (400, "Reinitialization of metrics not allowed."), r
+    assert f.api.get("/vm/config").json["metrics"] == {
+        "metrics_path": metrics, "emit_id": True, "properties": props}
     f.boot_test_guest("tests=timer reset=none")
     assert f.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
     obj = read_metrics(metrics)[-1]
     assert obj["id"] == "vm-metrics-7"
+    assert obj["properties"] == props
     check_fc_keys(obj)
     f.kill()
     g = flint(["--metrics-path", str(tmp_path / "m2.json")], sock_name="api2.sock")
+    r = g.api.put("/metrics", {"metrics_path": str(tmp_path / "m3.json")})
+    assert (r.status, r.fault) == (400, "Reinitialization of metrics not allowed."), r
     g.boot_test_guest("tests=timer reset=none")
     assert g.api.put("/actions", {"action_type": "FlushMetrics"}).status == 204
     check_fc_keys(read_metrics(str(tmp_path / "m2.json"))[-1])

@@ -321,9 +321,32 @@ static void test_logger_metrics_serial(void **state)
 	js = "{\"metrics_path\":\"/m\",\"emit_id\":true}";
 	assert_int_equal(body_parse_metrics(js, LEN(js), m, &f), 0);
 	assert_true(m->set && m->emit_id);
+	js = "{\"metrics_path\":\"/m\",\"properties\":{\"team\":\"blue\",\"\\u00e9\":\"\"}}";
+	assert_int_equal(body_parse_metrics(js, LEN(js), m, &f), 0);
+	assert_int_equal(m->nproperties, 2);
+	assert_string_equal(m->properties[0].key, "team");
+	assert_string_equal(m->properties[0].value, "blue");
+	assert_string_equal(m->properties[1].key, "\xc3\xa9");
+	assert_string_equal(m->properties[1].value, "");
 	EXPECT_FAULT(body_parse_metrics, struct cfg_metrics,
-		     "{\"metrics_path\":\"/m\",\"properties\":{\"a\":\"b\"}}",
-		     "properties: not supported");
+		     "{\"metrics_path\":\"/m\",\"properties\":{\"a\":1}}",
+		     "properties: a: must be a string");
+	EXPECT_FAULT(body_parse_metrics, struct cfg_metrics,
+		     "{\"metrics_path\":\"/m\",\"properties\":{\"a\":\"1\",\"a\":\"2\"}}",
+		     "properties: duplicate key 'a'");
+	EXPECT_FAULT(body_parse_metrics, struct cfg_metrics,
+		     "{\"metrics_path\":\"/m\",\"properties\":{\"\":\"1\"}}",
+		     "properties: keys must be 1 to 64 bytes");
+	EXPECT_FAULT(body_parse_metrics, struct cfg_metrics,
+		     "{\"metrics_path\":\"/m\",\"properties\":[\"a\"]}",
+		     "properties: must be an object");
+	EXPECT_FAULT(
+	    body_parse_metrics, struct cfg_metrics,
+	    "{\"metrics_path\":\"/m\",\"properties\":{\"1\":\"\",\"2\":\"\",\"3\":\"\","
+	    "\"4\":\"\",\"5\":\"\",\"6\":\"\",\"7\":\"\",\"8\":\"\",\"9\":\"\",\"10\":\"\","
+	    "\"11\":\"\",\"12\":\"\",\"13\":\"\",\"14\":\"\",\"15\":\"\",\"16\":\"\","
+	    "\"17\":\"\"}}",
+	    "properties: at most 16");
 	js = "{\"serial_out_path\":\"/s\",\"rate_limiter\":{\"size\":10,\"refill_time\":5}}";
 	assert_int_equal(body_parse_serial(js, LEN(js), s, &f), 0);
 	assert_true(s->set && s->rate_limiter.set && s->rate_limiter.size == 10);

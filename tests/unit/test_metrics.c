@@ -111,6 +111,27 @@ static void test_string_escaped(void **state)
 			       ",\"id\":\"a\\\"b\\\\c\\u000a\",\"g\":{\"v\":1}}\n"));
 }
 
+static void test_string_map(void **state)
+{
+	struct fixture *x = *state;
+	const char *keys[] = {"team", "k\"q"}, *values[] = {"blue", "x\ty"};
+	char buf[512], out[512];
+	struct metrics_out o;
+
+	assert_int_equal(metrics_open(&x->m, x->path), 0);
+	metrics_begin(&o, &x->m, buf, sizeof(buf));
+	metrics_group(&o, "g");
+	metrics_gauge(&o, "v", 1);
+	metrics_string_map(&o, "properties", keys, values, 2);
+	metrics_group(&o, "h");
+	metrics_gauge(&o, "w", 2);
+	assert_int_equal(metrics_end(&o), 0);
+	assert_non_null(
+	    strstr(slurp(x->path, out, sizeof(out)),
+		   ",\"g\":{\"v\":1},\"properties\":{\"team\":\"blue\",\"k\\\"q\":\"x\\u0009y\"},"
+		   "\"h\":{\"w\":2}}\n"));
+}
+
 static void test_too_big_is_a_failure_not_a_torn_write(void **state)
 {
 	struct fixture *x = *state;
@@ -188,6 +209,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_counters_are_deltas, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_string_escaped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_string_map, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_big_is_a_failure_not_a_torn_write, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fifo_nobody_reads, setup, teardown),
