@@ -130,7 +130,7 @@ int body_parse_snapshot_create(const char *json, size_t len, struct body_snapsho
 
 /* PUT /snapshot/load. Exactly one of mem_backend and the deprecated
  * mem_file_path (which means a File backend) must be given; the deprecated
- * enable_diff_snapshots is folded into track_dirty_pages. */
+ * enable_diff_snapshots is ORed into track_dirty_pages, as Firecracker does. */
 enum body_mem_backend { BODY_MEM_FILE, BODY_MEM_UFFD };
 enum body_load_huge {
 	BODY_LOAD_HUGE_SNAPSHOT, /* default: what the snapshot says */

@@ -133,11 +133,15 @@ int body_read_boot_source(const struct json_doc *doc, int tok, struct cfg_boot_s
 
 BODY_PARSE_VIA_READ(boot_source, struct cfg_boot_source)
 
+/* Firecracker's LevelFilter also takes "Warn" for Warning. */
 static int read_level(const struct json_doc *doc, int tok, void *dst, struct fault *f)
 {
+	static const char *const warn[] = {"Warn"};
 	int v;
 
-	if (json_get_enum(doc, tok, level_names, BODY_NFIELDS(level_names), true, &v, f))
+	if (json_get_enum(doc, tok, warn, 1, true, &v, NULL) == 0)
+		v = 1; /* level_names[1] is "Warning" */
+	else if (json_get_enum(doc, tok, level_names, BODY_NFIELDS(level_names), true, &v, f))
 		return -EINVAL;
 	snprintf(dst, sizeof(((struct cfg_logger *)0)->level), "%s", level_names[v]);
 	return 0;

@@ -145,12 +145,22 @@ static int read_huge(const struct json_doc *doc, int tok, void *dst, struct faul
 	return 0;
 }
 
+/* enable_diff_snapshots (deprecated) and track_dirty_pages both ask for
+ * dirty tracking: Firecracker tracks if either is true. */
+static int read_track(const struct json_doc *doc, int tok, void *dst, struct fault *f)
+{
+	bool v;
+
+	if (json_get_bool(doc, tok, &v, f))
+		return -EINVAL;
+	*(bool *)dst = *(bool *)dst || v;
+	return 0;
+}
+
 /* Bits of load_fields[] in the walker's present mask. */
 enum {
 	LOAD_MEM_FILE = 1u << 1,
 	LOAD_MEM_BACKEND = 1u << 2,
-	LOAD_DIFF = 1u << 3,
-	LOAD_TRACK = 1u << 4,
 	LOAD_VSOCK = 1u << 7,
 };
 
@@ -159,10 +169,10 @@ static const struct json_field load_fields[] = {
      CFG_PATH_MAX},
     {"mem_file_path", JSON_F_CUSTOM, false, 0, 0, read_mem_file},
     {"mem_backend", JSON_F_CUSTOM, false, 0, 0, read_backend},
-    {"enable_diff_snapshots", JSON_F_BOOL, false,
-     offsetof(struct body_snapshot_load, track_dirty_pages)},
-    {"track_dirty_pages", JSON_F_BOOL, false,
-     offsetof(struct body_snapshot_load, track_dirty_pages)},
+    {"enable_diff_snapshots", JSON_F_CUSTOM, false,
+     offsetof(struct body_snapshot_load, track_dirty_pages), 0, read_track},
+    {"track_dirty_pages", JSON_F_CUSTOM, false,
+     offsetof(struct body_snapshot_load, track_dirty_pages), 0, read_track},
     {"resume_vm", JSON_F_BOOL, false, offsetof(struct body_snapshot_load, resume_vm)},
     {"network_overrides", JSON_F_CUSTOM, false, 0, 0, read_overrides},
     {"vsock_override", JSON_F_CUSTOM, false, offsetof(struct body_snapshot_load, vsock_uds_path), 0,
@@ -182,12 +192,6 @@ int body_parse_snapshot_load(const char *json, size_t len, struct body_snapshot_
 		return -EINVAL;
 	if (!(present & LOAD_MEM_FILE) == !(present & LOAD_MEM_BACKEND)) {
 		fault_set(f, "exactly one of mem_backend and mem_file_path must be given");
-		return -EINVAL;
-	}
-	/* Both write track_dirty_pages: a contradiction would go unnoticed. */
-	if ((present & LOAD_DIFF) && (present & LOAD_TRACK)) {
-		fault_set(f, "give track_dirty_pages or the deprecated enable_diff_snapshots, "
-			     "not both");
 		return -EINVAL;
 	}
 	if (!out->snapshot_path[0] || !out->backend_path[0]) {

@@ -316,6 +316,9 @@ static void test_logger_metrics_serial(void **state)
 	assert_int_equal(l->show_log_origin, CFG_ABSENT);
 	assert_int_equal(body_parse_logger("{}", 2, l, &f), 0);
 	assert_string_equal(l->level, "Info");
+	js = "{\"level\":\"WARN\"}"; /* Firecracker's alias */
+	assert_int_equal(body_parse_logger(js, LEN(js), l, &f), 0);
+	assert_string_equal(l->level, "Warning");
 	EXPECT_FAULT(body_parse_logger, struct cfg_logger, "{\"level\":\"Loud\"}",
 		     "level: must be one of");
 	js = "{\"metrics_path\":\"/m\",\"emit_id\":true}";
@@ -449,11 +452,18 @@ static void test_snapshot(void **state)
 		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"network_overrides\":"
 		     "[{},{},{},{},{},{},{},{},{}]}",
 		     "network_overrides: at most 8");
-	EXPECT_FAULT(
-	    body_parse_snapshot_load, struct body_snapshot_load,
-	    "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"track_dirty_pages\":true,"
-	    "\"enable_diff_snapshots\":false}",
-	    "not both");
+	/* Either one asks for tracking, in any order (Firecracker ORs them). */
+	js = "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"track_dirty_pages\":true,"
+	     "\"enable_diff_snapshots\":false}";
+	assert_int_equal(body_parse_snapshot_load(js, LEN(js), l, &f), 0);
+	assert_true(l->track_dirty_pages);
+	js = "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"enable_diff_snapshots\":true,"
+	     "\"track_dirty_pages\":false}";
+	assert_int_equal(body_parse_snapshot_load(js, LEN(js), l, &f), 0);
+	assert_true(l->track_dirty_pages);
+	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
+		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"track_dirty_pages\":1}",
+		     "track_dirty_pages: must be true or false");
 	EXPECT_FAULT(body_parse_snapshot_load, struct body_snapshot_load,
 		     "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\",\"vsock_override\":{}}",
 		     "vsock_override: missing field 'uds_path'");
