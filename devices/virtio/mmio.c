@@ -431,6 +431,10 @@ void virtio_mmio_requeue(struct virtio_mmio *t, uint32_t q)
 
 void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st)
 {
+	/* The vCPUs may have changed the status after the last loop turn (a
+	 * reset, a new DRIVER_OK): settle it first, or the saved registers
+	 * and running queues disagree and the snapshot does not load. */
+	virtio_mmio_reconcile(t);
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&t->lock);
 	st->status = t->status;

@@ -147,7 +147,8 @@ void virtio_mmio_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 /* VMM thread: apply a pending activation/reset now (the ctl_fd callback). */
 void virtio_mmio_reconcile(struct virtio_mmio *t);
 
-/* VMM thread, vCPUs paused: copy the transport state out. */
+/* VMM thread, vCPUs paused: apply any status change still pending (as
+ * virtio_mmio_reconcile), then copy the transport state out. */
 void virtio_mmio_save(struct virtio_mmio *t, struct virtio_mmio_state *st);
 /* VMM thread, before the vCPUs run, on a freshly registered t: check st
  * (status reachable, acks within the offer, ready queues valid in guest RAM,

@@ -5,9 +5,10 @@
  * bytes at any offset (status moves, feature negotiation, queue registers
  * with addresses anywhere, config space, QueueNotify, InterruptACK), pokes
  * into guest RAM between them (another vCPU rewriting a ring), event-loop
- * turns, direct notifications and resets. Whatever follows the operations
- * is the initial guest RAM. Anything the sanitizers catch, a leak or a hang
- * is a bug: the transport and devices must survive every sequence. */
+ * turns, direct notifications, resets and snapshot round trips. Whatever
+ * follows the operations is the initial guest RAM. Anything the sanitizers
+ * catch, a leak or a hang is a bug: the transport and devices must survive
+ * every sequence; and a snapshot taken at any point must load again. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "boot/layout.h"
 #include "devices/virtio/block.h"
 #include "devices/virtio/rng.h"
+#include "vmm/vm_devices.h"
 
 #define FZ_RAM	   (64 * 1024UL)
 #define FZ_SECTORS 16
@@ -41,8 +43,8 @@ struct fz_op {
 };
 
 enum fz_act {
-	FZ_WRITE, /* twice as likely: actions 0 and 1 */
-	FZ_WRITE2,
+	FZ_WRITE,
+	FZ_SNAPSHOT, /* save the transport, reset it, restore: must load */
 	FZ_READ,
 	FZ_TURN,   /* one event-loop turn (ioeventfd, ctl_fd, io_uring) */
 	FZ_NOTIFY, /* what the notify callback does, called directly */
@@ -173,6 +175,25 @@ static void fz_notify(struct virtio_mmio *t, uint32_t val)
 		t->ops->notify(t->dev, val % t->ops->num_queues);
 }
 
+/* A snapshot of the running device, as the VMM takes it (vCPUs paused, an
+ * Async drive quiesced), must load again: into the same transport after a
+ * reset, standing in for the fresh one of a restored VM. */
+static void fz_snapshot(struct fz_ctx *x, unsigned dev)
+{
+	struct virtio_mmio_state st;
+	struct fault f;
+	size_t len;
+
+	if (dev > 0)
+		blk_quiesce(x->blk[dev - 1]);
+	if (vm_virtio_save(x->t[dev], &st, sizeof(st), &len) != 0)
+		abort();
+	fz_w32(x, dev, VIRTIO_MMIO_STATUS, 0);
+	virtio_mmio_reconcile(x->t[dev]);
+	if (vm_virtio_restore(x->t[dev], &st, len, &f) != 0)
+		abort();
+}
+
 static void fz_access(struct fz_ctx *x, unsigned dev, const struct fz_op *op, uint32_t len,
 		      bool write)
 {
@@ -198,8 +219,10 @@ static void fz_run_op(struct fz_ctx *x, const struct fz_op *op)
 
 	switch ((enum fz_act)(op->kind & 7)) {
 	case FZ_WRITE:
-	case FZ_WRITE2:
 		fz_access(x, dev, op, len, true);
+		break;
+	case FZ_SNAPSHOT:
+		fz_snapshot(x, dev);
 		break;
 	case FZ_READ:
 		fz_access(x, dev, op, len, false);

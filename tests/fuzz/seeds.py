@@ -16,7 +16,7 @@ def put(target, name, data):
 
 
 # --- fuzz_mmio: struct fz_op {u8 kind, u8 reg, u16 aux, u32 val} ---
-WRITE, READ, TURN, NOTIFY, POKE, BRINGUP, RESET = 0, 2, 3, 4, 5, 6, 7
+WRITE, SNAPSHOT, READ, TURN, NOTIFY, POKE, BRINGUP, RESET = 0, 1, 2, 3, 4, 5, 6, 7
 R_STATUS, R_NOTIFY, R_ISR, R_ACK, R_CONFIG = 15, 12, 13, 14, 23
 REGS = 28  # entries of fz_regs[]
 
@@ -62,6 +62,9 @@ def mmio_seeds():
                op(READ, dev, size=8, reg=R_CONFIG),
                op(POKE, dev, size=2, aux=0x102, val=2),
                op(NOTIFY, dev),
+               op(SNAPSHOT, dev),
+               op(WRITE, dev, reg=R_STATUS, val=0),
+               op(SNAPSHOT, dev),
                op(RESET, dev)]
         put("fuzz_mmio", name, mmio_input(ops, blk_ram(t, 1, 512, flags)))
     ram = bytearray(0x700)
@@ -128,6 +131,61 @@ def args_seeds():
             b"\2" + b"\0".join(t.encode() for t in (mounts, self_cg, misc)) + b"\0" + argv(*a))
 
 
+# --- fuzz_legacy: struct fz_hdr (120 bytes), then struct fz_op {u8 kind,
+# u8 port, u16 val}; port = base index << 4 | offset ---
+OUT, IN, INPUT, TICK, CAD, SNAP, RELOAD = 0, 2, 3, 4, 5, 6, 7
+COM1, KBD, KBD_CMD = 0x00, 0x40, 0x70
+
+
+def lop(act, port=0, val=0, size=1):
+    return struct.pack("<BBH", act | ({1: 0, 2: 1, 4: 2}[size] << 3), port, val)
+
+
+def legacy_hdr(flags=0, rl=(0, 0, 0), regs=bytes(16), fifo=bytes(72), kbd=bytes(24)):
+    h = struct.pack("<BBHHH", flags, 0, *rl) + regs + fifo + kbd
+    assert len(h) == 120
+    return h
+
+
+def legacy_seeds():
+    # Linux's 8250 probe and console set-up, then output and input.
+    probe = [lop(OUT, COM1 | 3, 0x00), lop(OUT, COM1 | 1, 0x00), lop(OUT, COM1 | 7, 0x55),
+             lop(IN, COM1 | 7), lop(OUT, COM1 | 4, 0x10), lop(IN, COM1 | 6),
+             lop(OUT, COM1 | 4, 0x1f), lop(IN, COM1 | 6), lop(OUT, COM1 | 4, 0x00),
+             lop(OUT, COM1 | 2, 0xc7), lop(IN, COM1 | 2), lop(OUT, COM1 | 3, 0x80),
+             lop(OUT, COM1 | 0, 0x01), lop(OUT, COM1 | 1, 0x00), lop(OUT, COM1 | 3, 0x03),
+             lop(OUT, COM1 | 4, 0x0b), lop(OUT, COM1 | 1, 0x03), lop(IN, COM1 | 2)]
+    probe += [lop(OUT, COM1, c) for c in b"hello\n"] + [lop(IN, COM1 | 5), lop(IN, COM1 | 2)]
+    probe += [lop(INPUT, 0, 0x4061), lop(IN, COM1 | 5), lop(IN, COM1 | 2)]
+    probe += [lop(IN, COM1) for _ in range(66)] + [lop(SNAP), lop(IN, COM1 | 5, size=4)]
+    put("fuzz_legacy", "uart_probe", legacy_hdr() + b"".join(probe))
+    # The same output through a small rate limit, the clock moving.
+    rl = [lop(OUT, COM1 | 1, 0x02)] + [lop(OUT, COM1, 0x41 + i) for i in range(20)]
+    rl += [lop(TICK, 0, 200)] + [lop(OUT, COM1, 0x61 + i) for i in range(10)]
+    put("fuzz_legacy", "uart_rate", legacy_hdr(1, (4, 2, 10)) + b"".join(rl))
+    # Linux's i8042 probe, a keyboard reset, Ctrl-Alt-Del and reboot=k.
+    k = [lop(IN, KBD_CMD), lop(OUT, KBD_CMD, 0x20), lop(IN, KBD_CMD), lop(IN, KBD),
+         lop(OUT, KBD_CMD, 0x60), lop(OUT, KBD, 0x47), lop(OUT, KBD_CMD, 0xaa), lop(IN, KBD),
+         lop(OUT, KBD_CMD, 0xab), lop(IN, KBD), lop(OUT, KBD_CMD, 0xa7),
+         lop(OUT, KBD_CMD, 0xa8), lop(OUT, KBD_CMD, 0xd4), lop(OUT, KBD, 0xf2),
+         lop(OUT, KBD, 0xff), lop(IN, KBD), lop(IN, KBD), lop(OUT, KBD, 0xf2), lop(IN, KBD),
+         lop(OUT, KBD, 0xee), lop(IN, KBD), lop(OUT, KBD_CMD, 0xd1), lop(OUT, KBD, 0x01),
+         lop(CAD), lop(CAD), lop(SNAP), lop(IN, KBD_CMD)] + [lop(IN, KBD) for _ in range(8)]
+    k += [lop(OUT, KBD_CMD, 0xfe)]
+    put("fuzz_legacy", "i8042", legacy_hdr() + b"".join(k))
+    # The sinks around them, every width.
+    sinks = [lop(a, (b << 4) | o, 0xffff, s) for b in range(8, 16) for o in (0, 3, 7, 8)
+             for a, s in ((IN, 1), (OUT, 2), (IN, 4))]
+    put("fuzz_legacy", "sinks", legacy_hdr(4) + b"".join(sinks))
+    # A made-up snapshot state (FIFO of 3 bytes, i8042 with one byte).
+    regs = bytes([0x03, 0xc0, 0x03, 0x0b, 0, 0xb0, 0x55, 0x01, 0, 1]) + bytes(6)
+    fifo = struct.pack("<II", 3, 0) + b"abc" + bytes(61)
+    kbd = bytes([0x47, 0, 0, 1, 0, 0, 0, 0, 0xfa]) + bytes(15)
+    st = [lop(IN, COM1 | 5), lop(IN, COM1), lop(RELOAD), lop(IN, KBD), lop(IN, COM1 | 2)]
+    put("fuzz_legacy", "restore", legacy_hdr(2, regs=regs, fifo=fifo, kbd=kbd) + b"".join(st))
+
+
 if __name__ == "__main__":
     mmio_seeds()
     args_seeds()
+    legacy_seeds()
