@@ -348,11 +348,13 @@ static int parse_one(int argc, char *const argv[], int *i, struct jail_config *c
 		     struct jail_err *err)
 {
 	const char *arg = argv[*i];
-	const char *name = arg + 2, *eq, *val = NULL;
+	const char *name, *eq, *val = NULL;
 	int o;
 
-	if (strncmp(arg, "--", 2) != 0 || !*name)
+	/* Check before stepping over "--": arg may be shorter than that. */
+	if (strncmp(arg, "--", 2) != 0 || !arg[2])
 		return jail_fail(err, 0, "unexpected argument '%s' (see --help)", arg);
+	name = arg + 2;
 	eq = strchr(name, '=');
 	o = opt_lookup(name, eq ? (size_t)(eq - name) : strlen(name));
 	if (o < 0)

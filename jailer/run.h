@@ -82,6 +82,14 @@ struct jail_ctx {
  * cgroup mounts and controllers, and that neither the jail folder nor the
  * cgroups exist yet; fill plan. */
 int jail_validate(const struct jail_config *cfg, struct jail_plan *plan, struct jail_err *err);
+/* The cgroup part of jail_validate(), given the text of /proc/mounts and
+ * /proc/self/cgroup: find the hierarchies the --cgroup files and device
+ * control need and fill plan->hier, cg_hier and dev_hier (plan->parent_cgroup
+ * set by the caller). Creates nothing; it only probes the paths it builds
+ * (lstat, access) and, for v2, reads <mount>/cgroup.controllers. Split out
+ * so that the parsing can be fuzzed on made-up /proc text. */
+int jail_plan_cgroups(const struct jail_config *cfg, struct jail_plan *plan, const char *mounts,
+		      const char *self, struct jail_err *err);
 
 /* Create <base>/<exec name>/<id>/root and copy the exec file into it (a
  * copy, never a hard link: see fs.c); check that uid:gid may execute it. */

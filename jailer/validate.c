@@ -236,6 +236,14 @@ static int plan_v2(const struct jail_config *cfg, struct jail_plan *plan, const 
 	return 0;
 }
 
+int jail_plan_cgroups(const struct jail_config *cfg, struct jail_plan *plan, const char *mounts,
+		      const char *self, struct jail_err *err)
+{
+	if (cfg->cgroup_version == 2)
+		return plan_v2(cfg, plan, mounts, self, err);
+	return plan_v1(cfg, plan, mounts, self, err);
+}
+
 static int check_cgroups(const struct jail_config *cfg, struct jail_plan *plan,
 			 struct jail_err *err)
 {
@@ -251,10 +259,7 @@ static int check_cgroups(const struct jail_config *cfg, struct jail_plan *plan,
 		rc = jail_fail(err, errno, "cgroup: cannot read /proc");
 		goto out;
 	}
-	if (cfg->cgroup_version == 2)
-		rc = plan_v2(cfg, plan, mounts, self, err);
-	else
-		rc = plan_v1(cfg, plan, mounts, self, err);
+	rc = jail_plan_cgroups(cfg, plan, mounts, self, err);
 out:
 	free(mounts);
 	free(self);

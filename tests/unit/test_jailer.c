@@ -237,6 +237,20 @@ static void test_parse_misc_errors(void **state)
 	assert_int_equal(PARSE(BASIC, "--parent-cgroup", "../x"), -EINVAL);
 }
 
+/* Arguments shorter than "--" are refused by name (the parser no longer
+ * forms a pointer past the end of "" to get there). */
+static void test_parse_short_args(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE(BASIC, ""), -EINVAL);
+	assert_non_null(strstr(err.msg, "unexpected argument ''"));
+	assert_int_equal(PARSE(BASIC, "-"), -EINVAL);
+	assert_non_null(strstr(err.msg, "unexpected argument '-'"));
+	assert_int_equal(PARSE("", BASIC), -EINVAL);
+	assert_int_equal(PARSE(BASIC, "--=x"), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown option"));
+}
+
 static void test_rel_path(void **state)
 {
 	(void)state;
@@ -447,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_too_many_cgroups),
 	    cmocka_unit_test(test_parse_rlimits),
 	    cmocka_unit_test(test_parse_misc_errors),
+	    cmocka_unit_test(test_parse_short_args),
 	    cmocka_unit_test(test_rel_path),
 	    cmocka_unit_test(test_path_join_base),
 	    cmocka_unit_test(test_mounts_find),
