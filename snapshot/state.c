@@ -202,14 +202,17 @@ static int snap_opt(const struct snap_reader *r, uint32_t type, void *out, uint3
  * from v1.1 on a file has the registers, the receive FIFO and the i8042. */
 static int snap_decode_legacy(struct snap_state *st, const struct snap_reader *r, struct fault *f)
 {
-	int regs = snap_opt(r, SNAP_SEC_SERIAL, &st->serial, sizeof(st->serial), "serial", f);
-	int fifo = regs < 0 ? regs
-			    : snap_opt(r, SNAP_SEC_SERIAL_FIFO, &st->serial_fifo,
-				       sizeof(st->serial_fifo), "serial FIFO", f);
-	int kbd = fifo < 0 ? fifo
-			   : snap_opt(r, SNAP_SEC_I8042, &st->i8042, sizeof(st->i8042), "i8042", f);
 	bool v1_0 = st->minor == 0;
+	int regs, fifo, kbd;
 
+	regs = snap_opt(r, SNAP_SEC_SERIAL, &st->serial, sizeof(st->serial), "serial", f);
+	if (regs < 0)
+		return -EINVAL;
+	fifo = snap_opt(r, SNAP_SEC_SERIAL_FIFO, &st->serial_fifo, sizeof(st->serial_fifo),
+			"serial FIFO", f);
+	if (fifo < 0)
+		return -EINVAL;
+	kbd = snap_opt(r, SNAP_SEC_I8042, &st->i8042, sizeof(st->i8042), "i8042", f);
 	if (kbd < 0)
 		return -EINVAL;
 	if (v1_0 ? (fifo || kbd) : !(regs && fifo && kbd)) {
