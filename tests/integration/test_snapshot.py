@@ -404,7 +404,7 @@ def patched(body, off, data):
 
 
 # Section types and offsets of snapshot/state.h (x86-64 layouts).
-SEC_VCPU, SEC_DEVICE = 4, 6
+SEC_VCPU, SEC_DEVICE, SEC_SERIAL_FIFO, SEC_I8042 = 4, 6, 7, 8
 DEVICE_HDR = 88   # sizeof(struct snap_device_hdr)
 MMIO_ISR = 20     # offsetof(struct virtio_mmio_state, isr)
 VCPU_CR0 = 368    # offsetof(struct snap_vcpu, sregs.cr0)
@@ -435,6 +435,11 @@ def test_bad_state_and_memory_files_are_refused(tmp_path):
                              struct.pack("<Q", 0x80000000)), "KVM_SET_SREGS"),
         "vcpu-msrs": (patched(body, section(body, SEC_VCPU) + VCPU_NMSRS,
                               struct.pack("<I", 100000)), "too many MSRs"),
+        # legacy device states (struct serial_fifo's len, struct i8042_state's len)
+        "serial-fifo": (patched(body, section(body, SEC_SERIAL_FIFO), struct.pack("<I", 65)),
+                        "serial port state is invalid"),
+        "i8042-buffer": (patched(body, section(body, SEC_I8042) + 3, b"\x11"),
+                         "i8042 state is invalid"),
     }
     short_mem = tmp_path / "short.mem"
     with open(mem, "rb") as src, open(short_mem, "wb") as dst:
