@@ -199,20 +199,21 @@ int gm_map_file(struct guest_mem *mem, int fd)
 int gm_zero(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	uint8_t *p = gm_ptr(mem, gpa, len);
-	uintptr_t page = (uintptr_t)getpagesize();
-	uintptr_t start, end;
+	uint64_t page = (uint64_t)getpagesize();
+	uint64_t head, tail;
 
 	if (!p)
 		return -EFAULT;
-	start = ((uintptr_t)p + page - 1) & ~(page - 1);
-	end = ((uintptr_t)p + len) & ~(page - 1);
-	if (!mem->zero_by_discard || end <= start ||
-	    madvise((void *)start, end - start, MADV_DONTNEED) != 0) {
+	/* [p, p + head) and [p + len - tail, p + len) are the partial pages. */
+	head = (page - (uintptr_t)p % page) % page;
+	tail = ((uintptr_t)p + len) % page;
+	if (!mem->zero_by_discard || head + tail >= len ||
+	    madvise(p + head, len - head - tail, MADV_DONTNEED) != 0) {
 		memset(p, 0, len);
 		return 0;
 	}
-	memset(p, 0, start - (uintptr_t)p);
-	memset((void *)end, 0, (uintptr_t)p + len - end);
+	memset(p, 0, head);
+	memset(p + len - tail, 0, tail);
 	return 0;
 }
 

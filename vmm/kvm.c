@@ -132,6 +132,11 @@ int kvm_create_vm(struct kvm *k, struct fault *f)
 	    ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) != 0) {
 		return kvm_fail(f, "setting the TSS / identity map address");
 	}
+	return 0;
+}
+
+int kvm_create_irqchip(struct kvm *k, struct fault *f)
+{
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) != 0) {
 		return kvm_fail(f, "KVM_CREATE_IRQCHIP");
 	}

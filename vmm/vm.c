@@ -249,15 +249,8 @@ static int vm_create_memory(struct vm *vm, struct fault *f)
 	return err;
 }
 
-/* bg_task bodies. They read only vm->kvm, vm->mem and vm->cfg, which the
- * building thread no longer changes while they run. */
-static int vm_task_memslots(void *arg, struct fault *f)
-{
-	struct vm *vm = arg;
-
-	return kvm_set_memory(&vm->kvm, &vm->mem, vm->cfg->machine.track_dirty_pages, f);
-}
-
+/* A bg_task body. It uses only vm->kvm.vm_fd, which the building thread
+ * no longer changes while it runs. */
 static int vm_task_pit(void *arg, struct fault *f)
 {
 	struct vm *vm = arg;
@@ -274,8 +267,8 @@ static int vm_join_task(struct bg_task *t, int err, struct fault *f)
 	return err ? err : task_err;
 }
 
-/* Everything but the KVM objects: kernel, devices, vCPUs. The memory slots
- * and the PIT are being made meanwhile (vm_build). */
+/* Everything but the KVM objects: kernel, devices, boot state. The PIT is
+ * being made meanwhile (vm_build). */
 static int vm_build_rest(struct vm *vm, struct fault *f)
 {
 	int err = 0;
@@ -292,8 +285,6 @@ static int vm_build_rest(struct vm *vm, struct fault *f)
 		err = vm_add_event_sources(vm, f);
 	if (!err)
 		err = vm_add_virtio_devices(vm, f);
-	if (!err)
-		err = vm_create_vcpus(vm, f);
 	if (!err && !vm->opt.for_restore)
 		err = vm_boot_finish(vm, f);
 	return err;
@@ -302,7 +293,7 @@ static int vm_build_rest(struct vm *vm, struct fault *f)
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opt,
 	     struct logger *log, struct ev_loop *loop, struct fault *f)
 {
-	struct bg_task memslots = {0}, pit = {0};
+	struct bg_task pit = {0};
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
@@ -317,14 +308,22 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 		err = kvm_create_vm(&vm->kvm, f);
 	if (!err)
 		err = vm_create_memory(vm, f);
+	/* Memory slots before the irqchip: see kvm_create_irqchip. */
+	if (!err)
+		err = kvm_set_memory(&vm->kvm, &vm->mem, cfg->machine.track_dirty_pages, f);
+	if (!err)
+		err = kvm_create_irqchip(&vm->kvm, f);
+	/* vCPUs before the PIT: KVM_CREATE_VCPU would wait on the VM lock the
+	 * PIT's creation holds. */
+	if (!err)
+		err = vm_create_vcpus(vm, f);
 	if (!err) {
-		/* The two calls of VM creation that wait rather than work run
-		 * beside the kernel loading; both end before any vCPU runs. */
-		bg_task_start(&memslots, vm_task_memslots, vm);
+		/* The PIT waits for KVM to start its worker thread and for SRCU
+		 * grace periods: that runs beside the kernel loading and ends
+		 * before any vCPU runs. */
 		bg_task_start(&pit, vm_task_pit, vm);
 		err = vm_build_rest(vm, f);
 	}
-	err = vm_join_task(&memslots, err, f);
 	return vm_join_task(&pit, err, f);
 }
 
