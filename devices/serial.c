@@ -127,6 +127,16 @@ static void serial_emit(struct serial *s, uint8_t b)
 	}
 }
 
+/* The FIFO has just emptied: if the VMM stopped offering input because it
+ * was full, tell it to go on. */
+static void serial_rx_drained(struct serial *s)
+{
+	if (s->rx_len == 0 && s->rx_wanted && s->rx_space) {
+		s->rx_wanted = false;
+		s->rx_space(s->rx_space_ctx);
+	}
+}
+
 static uint8_t serial_rx_pop(struct serial *s)
 {
 	uint8_t b;
@@ -136,10 +146,7 @@ static uint8_t serial_rx_pop(struct serial *s)
 	b = s->rx[s->rx_head];
 	s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO;
 	s->rx_len--;
-	if (s->rx_len == 0 && s->rx_wanted && s->rx_space) {
-		s->rx_wanted = false;
-		s->rx_space(s->rx_space_ctx);
-	}
+	serial_rx_drained(s);
 	return b;
 }
 
@@ -218,8 +225,13 @@ static void serial_write_reg(struct serial *s, uint64_t off, uint8_t v)
 		break;
 	case REG_IIR: /* FCR */
 		s->iir_fifo = (v & FCR_ENABLE) ? IIR_FIFO_ON : 0;
-		if (v & FCR_CLEAR_RX)
+		if (v & FCR_CLEAR_RX) {
+			/* Linux's 8250 driver clears the FIFO at start-up and
+			 * shutdown: a full FIFO emptied this way frees space
+			 * as much as one read empty. */
 			s->rx_len = 0;
+			serial_rx_drained(s);
+		}
 		break;
 	case REG_LCR:
 		s->lcr = v;

@@ -264,6 +264,9 @@ static void fz_run_op(struct fz_ctx *x, const struct fz_hdr *h, const struct fz_
 		break;
 	}
 	fz_check_states(x);
+	/* Console input never stalls: with stdin paused for a full FIFO,
+	 * the FIFO is still full (or rx_space has fired). */
+	fz_check(!(x->in_paused && x->uart.rx_space && serial_rx_room(&x->uart) == SERIAL_RX_FIFO));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -129,6 +129,26 @@ static void serial_input_bounded(void **state)
 	serial_destroy(&s);
 }
 
+/* A full FIFO cleared through FCR (as Linux's 8250 driver does) frees space
+ * as a read does: the VMM is told to offer input again, or it never would. */
+static void serial_fifo_clear_resumes_input(void **state)
+{
+	struct serial s;
+	uint8_t big[SERIAL_RX_FIFO];
+
+	(void)state;
+	memset(big, 'y', sizeof(big));
+	serial_init(&s, -1);
+	s.rx_space = count_reset;
+	reset_count = 0;
+	assert_int_equal(serial_rx_push(&s, big, sizeof(big)), SERIAL_RX_FIFO);
+	assert_int_equal(serial_rx_push(&s, big, 1), 0); /* full: the VMM waits */
+	wr(&s, 2, 0x01 | 0x02);				 /* FCR: enable, clear RX */
+	assert_int_equal(reset_count, 1);
+	assert_int_equal(serial_rx_room(&s), SERIAL_RX_FIFO);
+	serial_destroy(&s);
+}
+
 /* A guest mid-way through its work: registers set, interrupt pending, the
  * FIFO wrapped around its end with bytes still to read. A UART restored
  * from its state must read the same from then on. */
@@ -408,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(serial_probe_like_linux),
 	    cmocka_unit_test(serial_interrupts),
 	    cmocka_unit_test(serial_input_bounded),
+	    cmocka_unit_test(serial_fifo_clear_resumes_input),
 	    cmocka_unit_test(i8042_probe_and_reset),
 	    cmocka_unit_test(i8042_ctrl_alt_del_bounded),
 	    cmocka_unit_test(serial_save_restore_round_trip),
