@@ -158,9 +158,15 @@ void i8042_pio_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 
 	memset(data, 0, len);
 	pthread_mutex_lock(&k->lock);
-	if (off == PORT_DATA)
+	if (off == PORT_DATA) {
 		data[0] = i8042_pop(k);
-	else if (off == PORT_STATUS)
+		/* One interrupt per byte, as a real controller does: Linux's
+		 * handler reads a single byte per interrupt, so the rest of a
+		 * reply (GETID's ID bytes) or of Ctrl-Alt-Del's scancodes would
+		 * otherwise wait for the next keystroke. */
+		if (k->len)
+			i8042_kbd_irq(k);
+	} else if (off == PORT_STATUS)
 		data[0] =
 		    (k->len ? STATUS_OBF : 0) | STATUS_SYS | STATUS_UNLOCK | k->last_write_cmd;
 	pthread_mutex_unlock(&k->lock);

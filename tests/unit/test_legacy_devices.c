@@ -351,6 +351,33 @@ static void i8042_ctrl_alt_del_bounded(void **state)
 	i8042_destroy(&k);
 }
 
+/* Linux reads one byte per keyboard interrupt: every byte of a reply, and
+ * of the Ctrl-Alt-Del sequence, must come with its own interrupt, or the
+ * rest waits for a keystroke that never comes (atkbd's GETID timed out). */
+static void i8042_one_interrupt_per_byte(void **state)
+{
+	struct i8042 k;
+
+	(void)state;
+	i8042_init(&k);
+	k.raise_irq = count_irq;
+	irq_count = 0;
+	kbd_wr(&k, 0, 0xf2); /* keyboard GET ID: ACK, 0xab, 0x83 */
+	assert_int_equal(irq_count, 1);
+	assert_int_equal(kbd_rd(&k, 0), 0xfa);
+	assert_int_equal(irq_count, 2);
+	assert_int_equal(kbd_rd(&k, 0), 0xab);
+	assert_int_equal(irq_count, 3);
+	assert_int_equal(kbd_rd(&k, 0), 0x83);
+	assert_int_equal(irq_count, 3); /* empty: no more */
+	irq_count = 0;
+	assert_int_equal(i8042_ctrl_alt_del(&k), 0);
+	for (int i = 0; i < 8; i++)
+		kbd_rd(&k, 0);
+	assert_int_equal(irq_count, 8);
+	i8042_destroy(&k);
+}
+
 /* Command byte, a command waiting for its data byte and bytes in the
  * output buffer (wrapped) survive a save and restore. */
 static void i8042_save_restore_round_trip(void **state)
@@ -431,6 +458,7 @@ int main(void)
 	    cmocka_unit_test(serial_fifo_clear_resumes_input),
 	    cmocka_unit_test(i8042_probe_and_reset),
 	    cmocka_unit_test(i8042_ctrl_alt_del_bounded),
+	    cmocka_unit_test(i8042_one_interrupt_per_byte),
 	    cmocka_unit_test(serial_save_restore_round_trip),
 	    cmocka_unit_test(serial_state_check_refuses),
 	    cmocka_unit_test(serial_rate_limit_drops_and_counts),
