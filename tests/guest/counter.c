@@ -72,28 +72,6 @@ struct counter_blk {
 
 static struct counter_blk counter_blk_state;
 
-/* The value of key=<number> on the command line, or def. */
-static uint64_t counter_opt(const struct guest *g, const char *key, uint64_t def)
-{
-	size_t klen = strlen(key);
-	const char *s = g->cmdline;
-
-	while (*s) {
-		size_t n = 0;
-		uint64_t v;
-
-		while (s[n] && s[n] != ' ')
-			n++;
-		if (n > klen && s[klen] == '=' && memcmp(s, key, klen) == 0 &&
-		    lib_parse_u64(s + klen + 1, n - klen - 1, &v) == n - klen - 1)
-			return v;
-		s += n;
-		while (*s == ' ')
-			s++;
-	}
-	return def;
-}
-
 static uint32_t counter_fnv(const uint8_t *p, unsigned n)
 {
 	uint32_t h = 2166136261u;
@@ -256,11 +234,12 @@ static uint64_t counter_high(const uint64_t *pa, unsigned n, bool write)
 
 int test_counter(struct test_ctx *t)
 {
-	uint64_t ms = counter_opt(t->g, "counter_ms", COUNTER_MS_DEF);
-	bool blk = counter_opt(t->g, "counter_blk", 0) != 0;
-	uint64_t touch = counter_touch_pages(t->g, counter_opt(t->g, "counter_touch", 0));
-	bool legacy = counter_opt(t->g, "counter_legacy", 0) != 0;
-	bool high = counter_opt(t->g, "counter_high", 0) != 0;
+	uint64_t ms = lib_cmdline_u64(t->g->cmdline, "counter_ms", COUNTER_MS_DEF);
+	bool blk = lib_cmdline_u64(t->g->cmdline, "counter_blk", 0) != 0;
+	uint64_t touch =
+	    counter_touch_pages(t->g, lib_cmdline_u64(t->g->cmdline, "counter_touch", 0));
+	bool legacy = lib_cmdline_u64(t->g->cmdline, "counter_legacy", 0) != 0;
+	bool high = lib_cmdline_u64(t->g->cmdline, "counter_high", 0) != 0;
 	struct counter_blk *b = &counter_blk_state;
 	uint64_t high_pa[COUNTER_HIGH_MAX];
 	unsigned nhigh = high ? counter_high_pages(t->g, high_pa, COUNTER_HIGH_MAX) : 0;

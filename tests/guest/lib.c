@@ -107,6 +107,24 @@ size_t lib_parse_u64(const char *s, size_t n, uint64_t *out)
 	return i;
 }
 
+uint64_t lib_cmdline_u64(const char *cmd, const char *key, uint64_t def)
+{
+	size_t kl = strlen(key), n = strlen(cmd);
+
+	for (size_t i = 0; i < n;) {
+		size_t s = i, e;
+		uint64_t v;
+
+		while (i < n && cmd[i] != ' ')
+			i++;
+		e = i++;
+		if (e - s > kl && cmd[s + kl] == '=' && lib_word_eq(cmd + s, kl, key) &&
+		    lib_parse_u64(cmd + s + kl + 1, e - s - kl - 1, &v) == e - s - kl - 1)
+			return v;
+	}
+	return def;
+}
+
 void lib_delay_tsc(uint64_t ticks)
 {
 	uint64_t start = rdtsc();

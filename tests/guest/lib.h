@@ -16,6 +16,10 @@ bool lib_word_eq(const char *s, size_t n, const char *w);
 /* Parse an unsigned number: decimal or 0x hex, then an optional K/M/G
  * suffix (as Linux's memparse). Returns chars used, 0 on error. */
 size_t lib_parse_u64(const char *s, size_t n, uint64_t *out);
+/* The number in the word key=<number> of the space-separated command line
+ * cmd (lib_parse_u64's syntax), or def if there is none or it is malformed.
+ * For test options the shared parser (cmdline.c) does not know. */
+uint64_t lib_cmdline_u64(const char *cmd, const char *key, uint64_t def);
 
 /* Spin until *ticks of the TSC pass; the guest has no calibrated timer, so
  * callers pass generous values (GUEST_TSC_MS assumes a >= 1 GHz TSC). */

@@ -54,25 +54,6 @@ struct bench {
 
 static struct bench bench_state;
 
-/* key=<number> on the command line, or def. */
-static uint64_t bench_opt(const char *cmd, const char *key, uint64_t def)
-{
-	size_t kl = strlen(key), n = strlen(cmd);
-
-	for (size_t i = 0; i < n;) {
-		size_t s = i, e;
-		uint64_t v;
-
-		while (i < n && cmd[i] != ' ')
-			i++;
-		e = i++;
-		if (e - s > kl && cmd[s + kl] == '=' && lib_word_eq(cmd + s, kl, key) &&
-		    lib_parse_u64(cmd + s + kl + 1, e - s - kl - 1, &v) == e - s - kl - 1)
-			return v;
-	}
-	return def;
-}
-
 /* The value of blk_bench= (not NUL-terminated), or NULL. */
 static const char *bench_list(const char *cmd, size_t *len)
 {
@@ -106,10 +87,11 @@ static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
 
 static void bench_parse(const struct guest *g, struct bench_opts *o)
 {
-	o->mib = bench_opt(g->cmdline, "blk_bench_mib", 64);
-	o->ios = bench_opt(g->cmdline, "blk_bench_ios", 4096);
-	o->qd = clamp(bench_opt(g->cmdline, "blk_bench_qd", 8), 1, BENCH_QD_MAX);
-	o->bs = clamp(bench_opt(g->cmdline, "blk_bench_kib", 64), 4, BENCH_BS_MAX >> 10) << 10;
+	o->mib = lib_cmdline_u64(g->cmdline, "blk_bench_mib", 64);
+	o->ios = lib_cmdline_u64(g->cmdline, "blk_bench_ios", 4096);
+	o->qd = clamp(lib_cmdline_u64(g->cmdline, "blk_bench_qd", 8), 1, BENCH_QD_MAX);
+	o->bs = clamp(lib_cmdline_u64(g->cmdline, "blk_bench_kib", 64), 4, BENCH_BS_MAX >> 10)
+		<< 10;
 }
 
 static bool bench_ram_ok(const struct guest *g, uint64_t len)

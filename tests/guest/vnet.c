@@ -34,26 +34,6 @@ struct net {
 
 static struct net net_state;
 
-/* net_echo=1 on the command line (the shared parser does not know it). */
-static bool net_echo_on(const struct guest *g)
-{
-	static const char key[] = "net_echo=1";
-	const char *s = g->cmdline;
-
-	while (*s) {
-		size_t n = 0;
-
-		while (s[n] && s[n] != ' ')
-			n++;
-		if (n == sizeof(key) - 1 && memcmp(s, key, n) == 0)
-			return true;
-		s += n;
-		while (*s == ' ')
-			s++;
-	}
-	return false;
-}
-
 static int net_post_rx(struct net *n, unsigned i)
 {
 	struct vbuf v = {n->rx[i], NET_BUF_BYTES, true};
@@ -152,7 +132,7 @@ static int net_receive(struct test_ctx *t, struct net *n)
 	const struct guest_opts *o = &t->g->opts;
 	uint64_t start = rdtsc();
 	unsigned got = 0;
-	bool echo = net_echo_on(t->g);
+	bool echo = lib_cmdline_u64(t->g->cmdline, "net_echo", 0) == 1;
 
 	while (rdtsc() - start < o->net_wait_ms * GUEST_TSC_MS && (!o->net_rx || got < o->net_rx)) {
 		uint32_t len;

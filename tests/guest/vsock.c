@@ -94,33 +94,15 @@ static const char vs_ping[] = VS_PING;
 
 /* --- options (parsed here: the shared parser knows only port/listen/wait) --- */
 
-static uint64_t vs_opt(const char *cmd, const char *key, uint64_t def)
-{
-	size_t kl = strlen(key), n = strlen(cmd);
-
-	for (size_t i = 0; i < n;) {
-		size_t s = i, e;
-		uint64_t v;
-
-		while (i < n && cmd[i] != ' ')
-			i++;
-		e = i++;
-		if (e - s > kl && cmd[s + kl] == '=' && lib_word_eq(cmd + s, kl, key) &&
-		    lib_parse_u64(cmd + s + kl + 1, e - s - kl - 1, &v) == e - s - kl - 1)
-			return v;
-	}
-	return def;
-}
-
 static void vs_parse(struct vs *v, const struct guest *g)
 {
 	v->o.port = g->opts.vsock_port;
 	v->o.listen = g->opts.vsock_listen;
 	v->o.wait_ms = g->opts.vsock_wait_ms;
-	v->o.conns = (uint32_t)vs_opt(g->cmdline, "vsock_conns", 1);
-	v->o.bulk = vs_opt(g->cmdline, "vsock_bulk", 0);
-	v->o.sink = vs_opt(g->cmdline, "vsock_sink", 0) != 0;
-	v->o.reset = vs_opt(g->cmdline, "vsock_reset", 0) != 0;
+	v->o.conns = (uint32_t)lib_cmdline_u64(g->cmdline, "vsock_conns", 1);
+	v->o.bulk = lib_cmdline_u64(g->cmdline, "vsock_bulk", 0);
+	v->o.sink = lib_cmdline_u64(g->cmdline, "vsock_sink", 0) != 0;
+	v->o.reset = lib_cmdline_u64(g->cmdline, "vsock_reset", 0) != 0;
 	if (v->o.conns < 1)
 		v->o.conns = 1;
 	if (v->o.conns > VS_MAX_CONNS)
