@@ -17,6 +17,7 @@ import tempfile
 import time
 
 QEMU = shutil.which("qemu-system-x86_64")
+PERF = shutil.which("perf")
 
 
 def host_kind():
@@ -25,6 +26,40 @@ def host_kind():
     with open("/proc/cpuinfo") as f:
         flags = f.read()
     return "KVM with VMX" if " vmx" in flags else ("KVM with SVM" if " svm" in flags else "KVM")
+
+
+def perf_cmd(tmp, cmd):
+    """cmd under `perf stat` counting KVM exits, with the counts' file in tmp
+    (None without perf). A stale file from an earlier run is removed first."""
+    if not PERF:
+        return cmd, None
+    out = os.path.join(tmp, "perf.txt")
+    if os.path.exists(out):
+        os.unlink(out)
+    return [PERF, "stat", "-x,", "-o", out, "-e", "kvm:kvm_exit,kvm:kvm_mmio,kvm:kvm_pio",
+            "--"] + cmd, out
+
+
+def read_perf(path):
+    """Exits counted by perf_cmd: {"exits", "mmio"}, or None. Where the host
+    has no kvm_exit tracepoint hits (kvm_pvm), MMIO + PIO exits stand in."""
+    counts = {}
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        for line in f:
+            parts = line.strip().split(",")
+            if len(parts) > 2 and parts[2].startswith("kvm:"):
+                try:
+                    counts[parts[2]] = int(parts[0])
+                except ValueError:
+                    return None
+    if counts.get("kvm:kvm_exit"):
+        return {"exits": counts["kvm:kvm_exit"], "mmio": counts.get("kvm:kvm_mmio", 0)}
+    if "kvm:kvm_mmio" in counts:
+        return {"exits": counts["kvm:kvm_mmio"] + counts.get("kvm:kvm_pio", 0),
+                "mmio": counts["kvm:kvm_mmio"]}
+    return None
 
 
 class Bench:

@@ -31,8 +31,9 @@ import sys
 import tempfile
 import time
 
-QEMU = shutil.which("qemu-system-x86_64")
-PERF = shutil.which("perf")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import QEMU, perf_cmd, read_perf  # noqa: E402  (same directory)
+
 PHASES = ("seqread", "seqwrite", "randread")
 START = re.compile(rb"blkbench: start (\w+) ")
 DONE = re.compile(rb"blkbench: done (\w+) requests=(\d+) bytes=(\d+) cycles=(\d+) kicks=(\d+) "
@@ -82,18 +83,9 @@ class Bench:
             json.dump(cfg, f)
         return [self.flint, "--no-api", "--config-file", path]
 
-    def perf_cmd(self, cmd):
-        if not PERF:
-            return cmd, None
-        out = os.path.join(self.tmp, "perf.txt")
-        if os.path.exists(out):
-            os.unlink(out)
-        return [PERF, "stat", "-x,", "-o", out, "-e", "kvm:kvm_exit,kvm:kvm_mmio,kvm:kvm_pio",
-                "--"] + cmd, out
-
     def run(self, kind, phase, empty=False):
         """One VM running one phase: rate from console-line times, exits."""
-        cmd, perf_out = self.perf_cmd(self.vmm_cmd(kind, self.guest_args(phase, empty)))
+        cmd, perf_out = perf_cmd(self.tmp, self.vmm_cmd(kind, self.guest_args(phase, empty)))
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL)
         lines = read_lines(p, 300)
@@ -134,10 +126,6 @@ def read_lines(p, timeout):
     return out
 
 
-def read_perf(path):
-    counts = {}
-    if not path or not os.path.exists(path):
-        return None
     with open(path) as f:
         for line in f:
             parts = line.strip().split(",")

@@ -21,15 +21,15 @@ import platform
 import re
 import secrets
 import select
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-QEMU = shutil.which("qemu-system-x86_64")
-PERF = shutil.which("perf")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import QEMU, perf_cmd, read_perf  # noqa: E402  (same directory)
+
 TAP = "tap0"
 MAC = "06:00:ac:10:00:02"
 ETHERTYPE = 0x88B5
@@ -122,18 +122,6 @@ class Bench:
             json.dump(cfg, f)
         return [self.flint, "--no-api", "--config-file", path]
 
-    def perf_cmd(self, cmd):
-        if not PERF:
-            return cmd, None
-        out = os.path.join(self.tmp, "perf.txt")
-        return [PERF, "stat", "-x,", "-o", out, "-e", "kvm:kvm_exit,kvm:kvm_mmio,kvm:kvm_pio",
-                "--"] + cmd, out
-
-    @staticmethod
-    def read_perf(path):
-        counts = {}
-        if not path or not os.path.exists(path):
-            return None
         with open(path) as f:
             for line in f:
                 parts = line.strip().split(",")
@@ -150,7 +138,7 @@ class Bench:
         return None
 
     def spawn(self, kind, args):
-        cmd, perf_out = self.perf_cmd(self.vmm_cmd(kind, args))
+        cmd, perf_out = perf_cmd(self.tmp, self.vmm_cmd(kind, args))
         p = subprocess.Popen(self.ns.prefix() + cmd, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         return p, perf_out
@@ -161,7 +149,7 @@ class Bench:
         except subprocess.TimeoutExpired:
             p.kill()
             out, _ = p.communicate()
-        return out.decode(errors="replace"), self.read_perf(perf_out)
+        return out.decode(errors="replace"), read_perf(perf_out)
 
     def baseline(self, kind):
         p, perf_out = self.spawn(kind, "tests=net net_tx=0 net_rx=0 net_wait_ms=0")
