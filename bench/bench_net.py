@@ -122,21 +122,6 @@ class Bench:
             json.dump(cfg, f)
         return [self.flint, "--no-api", "--config-file", path]
 
-        with open(path) as f:
-            for line in f:
-                parts = line.strip().split(",")
-                if len(parts) > 2 and parts[2].startswith("kvm:"):
-                    try:
-                        counts[parts[2]] = int(parts[0])
-                    except ValueError:
-                        return None
-        if counts.get("kvm:kvm_exit"):
-            return {"exits": counts["kvm:kvm_exit"], "mmio": counts.get("kvm:kvm_mmio", 0)}
-        if "kvm:kvm_mmio" in counts:
-            return {"exits": counts["kvm:kvm_mmio"] + counts.get("kvm:kvm_pio", 0),
-                    "mmio": counts["kvm:kvm_mmio"]}
-        return None
-
     def spawn(self, kind, args):
         cmd, perf_out = perf_cmd(self.tmp, self.vmm_cmd(kind, args))
         p = subprocess.Popen(self.ns.prefix() + cmd, stdin=subprocess.DEVNULL,
