@@ -88,18 +88,14 @@ static const struct rule common_rules[] = {
     ALLOW(rt_sigreturn, "returning from a signal handler (the vCPU kick)"),
     ALLOW(rt_sigprocmask, "glibc blocks signals around pthread_kill and thread exit"),
     ALLOW(restart_syscall, "a futex wait interrupted by a stop/continue signal resumes"),
-    ALLOW(brk, "malloc: main arena"),
-    ALLOW_WITHOUT(mmap, 2, PROT_EXEC,
-		  "malloc: large blocks and per-thread arenas; never "
-		  "executable"),
+    ALLOW(brk, "malloc: its one arena (vmm/seccomp.c sets M_ARENA_MAX to 1)"),
+    ALLOW_WITHOUT(mmap, 2, PROT_EXEC, "malloc: large blocks; thread stacks; never executable"),
     ALLOW_WITHOUT(mprotect, 2, PROT_EXEC,
-		  "malloc grows a thread arena in place; never "
-		  "executable"),
+		  "thread stacks (mapped without access, then opened but for the guard page); "
+		  "never executable"),
     ALLOW(munmap, "free of large blocks; the VMM unmaps guest memory at exit"),
     ALLOW(mremap, "realloc of large blocks (HTTP and metrics buffers)"),
-    ALLOW_IF(madvise, 2, MADV_DONTNEED,
-	     "free trims thread arenas; glibc releases a "
-	     "finished thread's stack"),
+    ALLOW_IF(madvise, 2, MADV_DONTNEED, "glibc releases a finished thread's stack"),
 };
 
 static const struct rule vcpu_rules[] = {

@@ -20,6 +20,11 @@ static const char *const level_names[] = {"Error", "Warning", "Info", "Debug", "
 void cfg_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg_init_zeroed(cfg);
+}
+
+void cfg_init_zeroed(struct vm_config *cfg)
+{
 	cfg->machine.vcpu_count = 1;
 	cfg->machine.mem_size_mib = 128;
 	cfg->machine.huge_pages = CFG_HUGE_NONE;

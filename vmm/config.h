@@ -151,6 +151,8 @@ struct vm_config {
 
 /* Defaults: 1 vCPU, 128 MiB, no devices (Firecracker's defaults). */
 void cfg_init(struct vm_config *cfg);
+/* The same for a struct that is already all zero (calloc). */
+void cfg_init_zeroed(struct vm_config *cfg);
 
 /* Validating setters. Each returns 0, or -EINVAL with f->msg saying what is
  * wrong and cfg unchanged. cfg_set_boot_source and cfg_put_drive also check

@@ -12,11 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+void metrics_init_zeroed(struct metrics *m)
+{
+	m->fd = -1;
+	m->timer_fd = -1;
+}
+
 void metrics_init(struct metrics *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->fd = -1;
-	m->timer_fd = -1;
+	metrics_init_zeroed(m);
 }
 
 int metrics_open(struct metrics *m, const char *path)

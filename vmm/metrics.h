@@ -85,6 +85,9 @@ struct metrics_out {
 };
 
 void metrics_init(struct metrics *m);
+/* The same for a struct that is already all zero (calloc): the counters
+ * are 80 KiB, and writing zeros over fresh pages would fault each in. */
+void metrics_init_zeroed(struct metrics *m);
 /* Open path (file: created/appended; FIFO: non-blocking, and read-write so
  * that opening never waits for, nor fails without, a reader) and arm the
  * periodic timer. 0 or -errno. */

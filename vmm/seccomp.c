@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
-#include <pthread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -116,28 +116,14 @@ static void seccomp_on_sigsys(int sig, siginfo_t *si, void *uctx)
 
 #if !FLINT_SECCOMP_SANITIZED
 /* glibc's malloc reads /proc/sys/vm/overcommit_memory the first time it
- * shrinks a thread arena's heap, and caches the answer; a filtered thread
- * that got there first would trap on the open. A throwaway thread frees
- * enough to trigger that shrink now. (ASan has its own allocator.) */
-static void *warm_malloc(void *arg)
-{
-	enum { N = 8, SIZE = 100 << 10 }; /* below the mmap threshold: heap memory */
-	void *p[N];
-
-	(void)arg;
-	for (int i = 0; i < N; i++)
-		p[i] = malloc(SIZE);
-	for (int i = N; i-- > 0;)
-		free(p[i]);
-	return NULL;
-}
-
+ * shrinks a thread arena's heap; a filtered thread would trap on that
+ * open. With one arena there are no thread heaps to shrink: every thread
+ * allocates from the main arena (brk), which flint's few threads share
+ * without contention, and no thread start maps and trims a 64 MiB arena.
+ * (ASan has its own allocator.) */
 static void warm_libc(void)
 {
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, warm_malloc, NULL) == 0)
-		pthread_join(t, NULL);
+	mallopt(M_ARENA_MAX, 1);
 }
 #else
 static void warm_libc(void)

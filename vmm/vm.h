@@ -75,8 +75,9 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 int vm_boot_load_kernel(struct vm *vm, struct fault *f);
 int vm_boot_finish(struct vm *vm, struct fault *f);
 
-/* Start the vCPU threads running. */
-int vm_start(struct vm *vm, struct fault *f);
+/* Let the vCPU threads vm_build started (paused) run, or leave them
+ * paused (a snapshot loaded without resume_vm). */
+void vm_start(struct vm *vm, bool running);
 /* Pause or resume every vCPU (waits until they are). */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);

@@ -14,13 +14,12 @@
 
 int vmm_init(struct vmm *v, struct logger *log, const struct vm_options *opt, const char *id)
 {
-	memset(v, 0, sizeof(*v));
 	v->log = log;
 	v->opt = *opt;
 	v->exit_status = FLINT_EXIT_OK;
 	snprintf(v->instance_id, sizeof(v->instance_id), "%s", id);
-	metrics_init(&v->metrics);
-	cfg_init(&v->cfg);
+	metrics_init_zeroed(&v->metrics);
+	cfg_init_zeroed(&v->cfg);
 	return ev_init(&v->loop);
 }
 
@@ -42,7 +41,7 @@ int vmm_start_instance(struct vmm *v, struct fault *f)
 	}
 	err = vm_build(v->vm, &v->cfg, &v->opt, v->log, &v->loop, f);
 	if (!err)
-		err = vm_start(v->vm, f);
+		vm_start(v->vm, true);
 	if (err) {
 		vm_destroy(v->vm);
 		free(v->vm);

@@ -311,13 +311,8 @@ static int vmm_snap_restore(struct vmm *v, const struct snap_state *st,
 	if (!err && tsc_warn)
 		LOG_WARN(v->log, "the snapshot's TSC frequency differs from this host's and KVM "
 				 "cannot scale it: the guest's TSC runs at another rate");
-	for (int i = 0; !err && i < v->vm->nvcpus; i++) {
-		err = vcpu_start(&v->vm->vcpus[i], b->resume_vm ? VCPU_RUNNING : VCPU_PAUSED);
-		if (err)
-			fault_set(f, "cannot start the thread of vCPU %d: %s", i, strerror(-err));
-		else
-			v->vm->started = true;
-	}
+	if (!err)
+		vm_start(v->vm, b->resume_vm);
 	return err;
 }
 
