@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -34,6 +35,13 @@
 #define S_OK	VIRTIO_CONFIG_S_DRIVER_OK
 #define S_NEEDS VIRTIO_CONFIG_S_NEEDS_RESET
 #define S_FAIL	VIRTIO_CONFIG_S_FAILED
+
+/* How long a vCPU's reset write waits for the VMM thread to stop the
+ * device. The VMM thread answers in microseconds unless it is itself
+ * waiting for this vCPU (pausing it for a snapshot, stopping the VM):
+ * then the wait runs out, the vCPU pauses, and the reset completes on the
+ * next loop turn, as it would have without waiting. */
+#define VMMIO_RESET_WAIT_MS 200
 
 #define VMMIO_TRANSPORT_FEATURES                                                                   \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |                        \
@@ -171,6 +179,30 @@ static bool vmmio_status_allowed(uint32_t cur, uint32_t val)
 	return false;
 }
 
+/* Wait (t->lock held) until the VMM thread has acted on the reset that
+ * made reset_epoch, or reset_wait_ms passed. The driver frees its
+ * rings as soon as its reset write returns (Linux does not read the status
+ * back), and virtio 1.2 section 2.4.1 lets a device touch its queues only
+ * until the reset is complete: so it completes before the write returns,
+ * as it does in QEMU and Firecracker, whose devices reset under the lock
+ * their queue processing holds. */
+static void vmmio_wait_settled(struct virtio_mmio *t)
+{
+	uint32_t want = t->reset_epoch;
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += t->reset_wait_ms / 1000;
+	deadline.tv_nsec += (long)(t->reset_wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	while ((int32_t)(want - t->settled_epoch) > 0)
+		if (pthread_cond_timedwait(&t->settled, &t->lock, &deadline) == ETIMEDOUT)
+			break;
+}
+
 static void vmmio_write_status(struct virtio_mmio *t, uint32_t val)
 {
 	uint32_t cur = t->status & ~(uint32_t)S_NEEDS;
@@ -179,6 +211,9 @@ static void vmmio_write_status(struct virtio_mmio *t, uint32_t val)
 	if (val == 0) {
 		vmmio_reset_regs(t);
 		vmmio_kick(t->ctl_fd);
+		/* Only a device that reached DRIVER_OK can have running queues. */
+		if ((cur & S_OK) && t->reset_wait_ms)
+			vmmio_wait_settled(t);
 		return;
 	}
 	if (val == (cur | S_FAIL)) {
@@ -346,6 +381,16 @@ static int vmmio_activate(struct virtio_mmio *t, const struct virtio_mmio_qregs 
 	return t->ops->activate(t->dev, t);
 }
 
+/* The device no longer runs anything from before reset epoch: release a
+ * vCPU waiting in vmmio_wait_settled. */
+static void vmmio_settle(struct virtio_mmio *t, uint32_t epoch)
+{
+	pthread_mutex_lock(&t->lock);
+	t->settled_epoch = epoch;
+	pthread_cond_broadcast(&t->settled);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void virtio_mmio_reconcile(struct virtio_mmio *t)
 {
 	struct virtio_mmio_qregs qr[VIRTIO_MMIO_MAX_QUEUES];
@@ -362,6 +407,8 @@ void virtio_mmio_reconcile(struct virtio_mmio *t)
 
 	if (t->active && (epoch != t->tried_epoch || !(status & S_OK)))
 		vmmio_deactivate(t);
+	if (epoch != t->settled_epoch)
+		vmmio_settle(t, epoch);
 	if (t->active || !(status & S_OK) || (status & S_FAIL))
 		return;
 	if (t->tried && t->tried_epoch == epoch)
@@ -619,6 +666,17 @@ static int vmmio_hook_up(struct virtio_mmio *t)
 	return err;
 }
 
+/* On CLOCK_MONOTONIC, as vmmio_wait_settled's deadline. */
+static void vmmio_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
 int virtio_mmio_register(struct virtio_mmio *t, struct bus *mmio_bus, int vm_fd,
 			 struct ev_loop *loop, const struct guest_mem *mem, uint64_t base,
 			 uint32_t irq, const struct virtio_dev_ops *ops, void *dev,
@@ -645,6 +703,8 @@ int virtio_mmio_register(struct virtio_mmio *t, struct bus *mmio_bus, int vm_fd,
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		t->queues[i].max_size = ops->queue_max;
 	pthread_mutex_init(&t->lock, NULL);
+	vmmio_cond_init(&t->settled);
+	t->reset_wait_ms = vm_fd >= 0 ? VMMIO_RESET_WAIT_MS : 0;
 	r.read = virtio_mmio_read;
 	r.write = virtio_mmio_write;
 	err = vmmio_open_fds(t);
@@ -681,6 +741,7 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 	if (t->irq_fd >= 0)
 		close(t->irq_fd);
 	t->ctl_fd = t->irq_fd = -1;
+	pthread_cond_destroy(&t->settled);
 	pthread_mutex_destroy(&t->lock);
 	t->ops = NULL;
 }

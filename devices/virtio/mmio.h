@@ -100,6 +100,13 @@ struct virtio_mmio {
 	uint32_t queue_sel;
 	uint32_t config_generation;
 	uint32_t reset_epoch; /* bumped by every reset */
+	/* The last reset_epoch the VMM thread has acted on (written by it,
+	 * under lock): a reset of a live device is complete once this
+	 * catches up, and the vCPU that wrote it waits for that, see
+	 * vmmio_wait_settled. */
+	uint32_t settled_epoch;
+	pthread_cond_t settled;
+	uint32_t reset_wait_ms; /* 0: a reset does not wait (test mode) */
 	struct virtio_mmio_qregs qregs[VIRTIO_MMIO_MAX_QUEUES];
 	uint32_t isr; /* InterruptStatus; atomic builtins, no lock */
 

@@ -605,6 +605,64 @@ static void test_threads(void **state)
 	assert_int_equal(f->d.activated, f->d.resets + 1);
 }
 
+/* Plays the VMM thread: turns the loop once, late, so a reset write that
+ * did not wait for it would have returned long before. */
+static void *late_vmm_thread(void *arg)
+{
+	struct fx *f = arg;
+
+	usleep(50 * 1000);
+	ev_run_once(&f->loop, 5000);
+	return NULL;
+}
+
+static void activate_live(struct fx *f)
+{
+	negotiate(f);
+	setup_queue(f, 0, 16);
+	driver_ok(f);
+	run_loop(f);
+	assert_true(f->t.active);
+}
+
+/* A driver frees its rings when its reset write returns (Linux does not
+ * read the status back): by then the device must have stopped. */
+static void test_reset_waits_for_the_device(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th;
+
+	activate_live(f);
+	f->t.reset_wait_ms = 10000;
+	assert_int_equal(pthread_create(&th, NULL, late_vmm_thread, f), 0);
+	w32(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(f->d.resets, 1);
+	assert_false(f->t.active);
+	assert_false(f->t.queues[0].ready);
+	pthread_join(th, NULL);
+	assert_int_equal(r32(f, VIRTIO_MMIO_STATUS), 0);
+	/* the device comes up again after the waited reset */
+	activate_live(f);
+	assert_int_equal(f->d.activated, 2);
+}
+
+/* A VMM thread that does not answer (it is waiting for this vCPU) costs the
+ * reset write reset_wait_ms, never a hang; the reset completes later. */
+static void test_reset_wait_runs_out(void **state)
+{
+	struct fx *f = *state;
+
+	activate_live(f);
+	f->t.reset_wait_ms = 20;
+	w32(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(r32(f, VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(f->d.resets, 0);
+	assert_true(f->t.active);
+	run_loop(f);
+	assert_int_equal(f->d.resets, 1);
+	assert_false(f->t.active);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +680,8 @@ int main(void)
 	    T(test_save_restore),
 	    T(test_save_settles_pending_changes),
 	    T(test_threads),
+	    T(test_reset_waits_for_the_device),
+	    T(test_reset_wait_runs_out),
 #undef T
 	};
 
