@@ -7,6 +7,7 @@ shift || true
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$build/bench"
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -o "$build/bench/probe.so" "$here/probe.c" -ldl
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$build/bench/exec_floor" "$here/exec_floor.c"
 echo "## Boot and VMM start-up (bench/bench.py)"
 /usr/bin/python3 "$here/bench.py" "$build" "$@"
 for b in api net vsock block snapshot seccomp jailer; do

@@ -214,6 +214,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flint: %s\n", f.msg);
 		return FLINT_EXIT_ARG_PARSING;
 	}
+	/* Benchmarks split spawn-to-KVM_RUN here: before is fork and exec. */
+	LOG_DEBUG(&lg, "main entered at monotonic %llu us, process CPU %llu us",
+		  (unsigned long long)start_wall, (unsigned long long)start_cpu);
 	if (args.describe_snapshot) {
 		log_destroy(&lg);
 		return describe_snapshot(args.describe_snapshot);
