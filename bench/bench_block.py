@@ -10,14 +10,18 @@ it) with the identical guest and image, in the same run.
   Rates are host wall time between the guest's "blkbench: start" and
   "blkbench: done" console lines. The image is read once first, so every
   VMM reads from the host page cache: the figures compare the VMMs' request
-  paths, not the disk.
+  paths, not the disk. With --uncached the image is instead dropped from
+  the page cache before every VM (fdatasync, then POSIX_FADV_DONTNEED on
+  that file alone), so reads go to the host's disk and an engine that keeps
+  several requests in flight there can show it (writes still land in the
+  page cache: cache_type Unsafe / cache=writeback).
   exits/request: kvm:kvm_exit from perf stat when the host reports it, else
   kvm:kvm_mmio + kvm:kvm_pio (kvm_pvm emits no kvm_exit); the same phase with
   zero requests is subtracted, so boot, set-up and console lines cancel out.
   MMIO exits/request are the guest's queue notifications that reached KVM.
 
 Usage (root, for perf's tracepoints): bench_block.py BUILD_DIR [--runs N]
-    [--mib N] [--kib N] [--ios N] [--qd N] [--image-mib N]"""
+    [--mib N] [--kib N] [--ios N] [--qd N] [--image-mib N] [--uncached]"""
 import argparse
 import json
 import os
@@ -56,6 +60,15 @@ class Bench:
             while f.read(1 << 24):
                 pass
 
+    def drop_cache(self):
+        """Only this image's pages leave the host page cache."""
+        fd = os.open(self.image, os.O_RDWR)
+        try:
+            os.fdatasync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
     def guest_args(self, phase, empty):
         a = self.a
         mib, ios = (0, 0) if empty else (a.mib, a.ios)
@@ -85,6 +98,8 @@ class Bench:
 
     def run(self, kind, phase, empty=False):
         """One VM running one phase: rate from console-line times, exits."""
+        if self.a.uncached:
+            self.drop_cache()
         cmd, perf_out = perf_cmd(self.tmp, self.vmm_cmd(kind, self.guest_args(phase, empty)))
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL)
@@ -202,6 +217,8 @@ def main():
     ap.add_argument("--ios", type=int, default=4000, help="random 4 KiB reads")
     ap.add_argument("--qd", type=int, default=8, help="requests in flight")
     ap.add_argument("--image-mib", type=int, default=256)
+    ap.add_argument("--uncached", action="store_true",
+                    help="drop the image from the host page cache before every VM")
     a = ap.parse_args()
     b = Bench(a)
     try:
@@ -216,7 +233,9 @@ def main():
     kvm = "kvm_pvm" if os.path.exists("/sys/module/kvm_pvm") else "KVM"
     print(f"Host: {kvm}, {os.cpu_count()} CPUs, kernel {platform.release()}; {a.runs} runs "
           f"each; seq {a.mib} MiB in {a.kib} KiB requests, {a.ios} random 4 KiB reads, "
-          f"{a.qd} in flight; {a.image_mib} MiB image in the page cache")
+          f"{a.qd} in flight; {a.image_mib} MiB image "
+          + ("dropped from the page cache before every VM" if a.uncached
+             else "in the page cache"))
     print()
     table(results, kinds, "qemu")
     print()

@@ -9,7 +9,7 @@
 
 #define DU_DEPTH_MAX 4096
 
-int du_init(struct disk_uring *u, uint32_t depth, bool async_only)
+int du_init(struct disk_uring *u, uint32_t depth)
 {
 	int err;
 
@@ -27,8 +27,7 @@ int du_init(struct disk_uring *u, uint32_t depth, bool async_only)
 		err = -errno;
 		goto fail;
 	}
-	err = async_only ? io_uring_register_eventfd_async(&u->ring, u->efd)
-			 : io_uring_register_eventfd(&u->ring, u->efd);
+	err = io_uring_register_eventfd(&u->ring, u->efd);
 	if (err)
 		goto fail;
 	return 0;
@@ -142,6 +141,11 @@ static void du_take(struct disk_uring *u, struct io_uring_cqe *cqe, uint64_t *ta
 	*res = cqe->res;
 	io_uring_cqe_seen(&u->ring, cqe);
 	u->inflight--;
+}
+
+bool du_ready(struct disk_uring *u)
+{
+	return u->ring_ok && u->inflight > 0 && io_uring_cq_ready(&u->ring) > 0;
 }
 
 int du_reap(struct disk_uring *u, uint64_t *tag, int32_t *res)

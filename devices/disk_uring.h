@@ -37,16 +37,20 @@ struct disk_uring {
 	bool ring_ok;	   /* ring set up (du_destroy must tear it down) */
 };
 
-/* Set up a ring of depth entries (1..4096) and its eventfd. With
- * async_only, the eventfd is signalled only for operations that did not
- * complete inside du_submit (io_uring_register_eventfd_async): the caller
- * reaps after each submit, and the event loop wakes only for the rest.
- * 0 or -errno (-ENOSYS/-EPERM where the kernel or a seccomp filter forbids
- * io_uring). On failure u is left destroyed. */
-int du_init(struct disk_uring *u, uint32_t depth, bool async_only);
+/* Set up a ring of depth entries (1..4096) and its eventfd, signalled for
+ * every completion. (Not io_uring_register_eventfd_async: that signals
+ * only completions made by io-wq workers, and a buffered read of an
+ * uncached file completes from task work in the submitting thread, so
+ * the loop would never hear of it.) 0 or -errno (-ENOSYS/-EPERM where the
+ * kernel or a seccomp filter forbids io_uring). On failure u is left
+ * destroyed. */
+int du_init(struct disk_uring *u, uint32_t depth);
 /* Close the ring and the eventfd. Operations still in flight are cancelled
  * by the kernel asynchronously: drain first if their buffers go away. */
 void du_destroy(struct disk_uring *u);
+
+/* True if a completion is waiting to be reaped. */
+bool du_ready(struct disk_uring *u);
 
 /* Queue one operation (not submitted until du_submit). The range and
  * read-only checks of disk_check apply. 0, -EBUSY (depth reached), or the

@@ -16,7 +16,7 @@ int blk_async_create(struct virtio_blk *b, const char *drive_id, struct fault *f
 		fault_set(f, "drive %s: out of memory", drive_id);
 		return -ENOMEM;
 	}
-	err = du_init(&a->du, BLK_ASYNC_SLOTS, true);
+	err = du_init(&a->du, BLK_ASYNC_SLOTS);
 	if (err) {
 		fault_set(f, "drive %s: io_engine Async: cannot set up io_uring: %s", drive_id,
 			  strerror(-err));
@@ -183,10 +183,15 @@ bool blk_async_flush(struct virtio_blk *b, bool *pushed)
 		/* The operations stay queued in the ring: try again next loop turn. */
 		virtio_mmio_requeue(&b->mmio, 0);
 	}
-	/* Completions posted inside the submit call do not signal the eventfd
-	 * (du_init's async_only): they are ours to take now. */
-	while (du_reap(&a->du, &tag, &res) == 1)
-		*pushed |= blk_async_complete(b, tag, res, true);
+	/* Requests served from the page cache complete inside the submit:
+	 * take them now, and clear the eventfd they signalled first, so the
+	 * loop does not wake for nothing (one that completes after the ack
+	 * signals again). */
+	if (du_ready(&a->du)) {
+		du_ack(&a->du);
+		while (du_reap(&a->du, &tag, &res) == 1)
+			*pushed |= blk_async_complete(b, tag, res, true);
+	}
 	return a->nfree > 0;
 }
 
