@@ -13,6 +13,7 @@
 #define STATUS_SYS    0x04 /* self test passed */
 #define STATUS_CMD    0x08 /* last write was a command */
 #define STATUS_UNLOCK 0x10 /* keyboard not inhibited */
+#define STATUS_AUX    0x20 /* the byte to read came from the AUX side */
 
 #define CTR_KBD_INT 0x01
 #define CTR_SYS	    0x04
@@ -24,11 +25,13 @@
 #define CMD_WRITE_CTR 0x60
 #define CMD_AUX_DIS   0xa7
 #define CMD_AUX_EN    0xa8
+#define CMD_AUX_TEST  0xa9
 #define CMD_SELF_TEST 0xaa
 #define CMD_KBD_TEST  0xab
 #define CMD_KBD_DIS   0xad
 #define CMD_KBD_EN    0xae
 #define CMD_WRITE_OUT 0xd1
+#define CMD_AUX_LOOP  0xd3
 #define CMD_WRITE_AUX 0xd4
 #define CMD_RESET     0xfe
 
@@ -58,6 +61,15 @@ static int i8042_push(struct i8042 *k, uint8_t b)
 	return 0;
 }
 
+/* A byte that reads with the AUX status bit set. */
+static void i8042_push_aux(struct i8042 *k, uint8_t b)
+{
+	unsigned at = k->len;
+
+	if (i8042_push(k, b) == 0)
+		k->aux_mask |= (uint16_t)(1u << at);
+}
+
 static uint8_t i8042_pop(struct i8042 *k)
 {
 	uint8_t b;
@@ -69,6 +81,7 @@ static uint8_t i8042_pop(struct i8042 *k)
 	b = k->buf[k->head];
 	k->head = (k->head + 1) % I8042_BUF_SIZE;
 	k->len--;
+	k->aux_mask >>= 1;
 	return b;
 }
 
@@ -107,6 +120,15 @@ static void i8042_data_write(struct i8042 *k, uint8_t v)
 	case CMD_WRITE_OUT:
 	case CMD_WRITE_AUX: /* no mouse: the byte goes nowhere */
 		break;
+	case CMD_AUX_LOOP:
+		/* There is no AUX (mouse) port, and Linux should find that out
+		 * at once: its probe sends this loopback first and, when the
+		 * byte does not come back as sent, asks CMD_AUX_TEST, whose
+		 * answer below ends the probe. A byte that never came back
+		 * would cost it a 0.5 s poll (10000 x 50 us, real time on any
+		 * host), a loopback that worked a 250 ms wait for IRQ 12. */
+		i8042_push_aux(k, (uint8_t)~v);
+		break;
 	default:
 		i8042_kbd_command(k, v);
 		break;
@@ -122,6 +144,7 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	case CMD_WRITE_CTR:
 	case CMD_WRITE_OUT:
 	case CMD_WRITE_AUX:
+	case CMD_AUX_LOOP:
 		k->pending_cmd = cmd;
 		break;
 	case CMD_AUX_DIS:
@@ -129,6 +152,9 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 		break;
 	case CMD_AUX_EN:
 		k->ctr &= (uint8_t)~CTR_AUX_DIS;
+		break;
+	case CMD_AUX_TEST:
+		i8042_push(k, 0x01); /* "AUX clock line stuck low": no port */
 		break;
 	case CMD_SELF_TEST:
 		i8042_push(k, 0x55);
@@ -167,8 +193,8 @@ void i8042_pio_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 		if (k->len)
 			i8042_kbd_irq(k);
 	} else if (off == PORT_STATUS)
-		data[0] =
-		    (k->len ? STATUS_OBF : 0) | STATUS_SYS | STATUS_UNLOCK | k->last_write_cmd;
+		data[0] = (k->len ? STATUS_OBF : 0) | (k->aux_mask & 1 ? STATUS_AUX : 0) |
+			  STATUS_SYS | STATUS_UNLOCK | k->last_write_cmd;
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -215,6 +241,7 @@ void i8042_save(struct i8042 *k, struct i8042_state *st)
 	st->pending_cmd = k->pending_cmd;
 	st->last_write_cmd = k->last_write_cmd;
 	st->len = (uint8_t)k->len;
+	st->aux_mask = k->aux_mask;
 	for (unsigned i = 0; i < k->len; i++)
 		st->buf[i] = k->buf[(k->head + i) % I8042_BUF_SIZE];
 	pthread_mutex_unlock(&k->lock);
@@ -224,13 +251,16 @@ int i8042_state_check(const struct i8042_state *st)
 {
 	uint8_t c = st->pending_cmd;
 
-	if (c != 0 && c != CMD_WRITE_CTR && c != CMD_WRITE_OUT && c != CMD_WRITE_AUX)
+	if (c != 0 && c != CMD_WRITE_CTR && c != CMD_WRITE_OUT && c != CMD_WRITE_AUX &&
+	    c != CMD_AUX_LOOP)
 		return -EINVAL;
 	if (st->last_write_cmd != 0 && st->last_write_cmd != STATUS_CMD)
 		return -EINVAL;
 	/* len becomes an index into buf: bound it */
 	if (st->len > I8042_BUF_SIZE)
 		return -EINVAL;
+	if (st->len < I8042_BUF_SIZE && st->aux_mask >> st->len)
+		return -EINVAL; /* AUX marks only on bytes that are there */
 	for (size_t i = 0; i < sizeof(st->pad); i++)
 		if (st->pad[i])
 			return -EINVAL;
@@ -249,5 +279,6 @@ void i8042_restore(struct i8042 *k, const struct i8042_state *st)
 	k->head = 0;
 	k->len = st->len <= I8042_BUF_SIZE ? st->len : 0;
 	memcpy(k->buf, st->buf, k->len);
+	k->aux_mask = k->len ? st->aux_mask : 0;
 	pthread_mutex_unlock(&k->lock);
 }

@@ -17,6 +17,7 @@ struct i8042 {
 	uint8_t last_write_cmd; /* status bit 3: last write went to 0x64 */
 	uint8_t buf[I8042_BUF_SIZE];
 	unsigned head, len;
+	uint16_t aux_mask; /* bit i: the i-th byte to read is AUX data */
 	uint64_t reset_count, missed_reads;
 	/* Guest asked for a CPU reset (0xFE). Called with the lock held. */
 	void (*reset)(void *ctx);
@@ -43,7 +44,8 @@ struct i8042_state {
 	uint8_t pending_cmd;	     /* 0 or a command that takes a data byte */
 	uint8_t last_write_cmd;	     /* 0 or status bit 3 */
 	uint8_t len;		     /* bytes in buf, at most I8042_BUF_SIZE */
-	uint8_t pad[4];		     /* zero */
+	uint16_t aux_mask;	     /* bit i: buf[i] reads as AUX data */
+	uint8_t pad[2];		     /* zero */
 	uint8_t buf[I8042_BUF_SIZE]; /* output buffer, oldest first; zero past len */
 };
 

@@ -334,6 +334,37 @@ static void i8042_probe_and_reset(void **state)
 	i8042_destroy(&k);
 }
 
+/* Linux's AUX port probe (i8042_check_aux) as it runs here: the loopback
+ * byte comes back at once, marked AUX but not as sent, and the interface
+ * test then reports no port; nothing is left behind in the buffer, and the
+ * keyboard never saw the loopback byte. */
+static void i8042_no_aux_port_said_at_once(void **state)
+{
+	struct i8042 k;
+
+	(void)state;
+	i8042_init(&k);
+	kbd_wr(&k, 4, 0xd3); /* write AUX output buffer (loopback) */
+	assert_int_equal(kbd_rd(&k, 4) & 0x01, 0);
+	kbd_wr(&k, 0, 0x5a);
+	assert_int_equal(kbd_rd(&k, 4) & 0x21, 0x21); /* OBF, AUX data */
+	assert_int_equal(kbd_rd(&k, 0), 0xa5);
+	assert_int_equal(kbd_rd(&k, 4) & 0x21, 0);
+	kbd_wr(&k, 4, 0xa9);			      /* AUX interface test */
+	assert_int_equal(kbd_rd(&k, 4) & 0x21, 0x01); /* a controller reply, not AUX */
+	assert_int_equal(kbd_rd(&k, 0), 0x01);	      /* clock line stuck: no port */
+	assert_int_equal(kbd_rd(&k, 4) & 0x01, 0);
+	/* an AUX byte behind keyboard bytes keeps its mark until it is read */
+	kbd_wr(&k, 0, 0xee); /* keyboard echo */
+	kbd_wr(&k, 4, 0xd3);
+	kbd_wr(&k, 0, 0x00);
+	assert_int_equal(kbd_rd(&k, 4) & 0x21, 0x01);
+	assert_int_equal(kbd_rd(&k, 0), 0xee);
+	assert_int_equal(kbd_rd(&k, 4) & 0x21, 0x21);
+	assert_int_equal(kbd_rd(&k, 0), 0xff);
+	i8042_destroy(&k);
+}
+
 static void i8042_ctrl_alt_del_bounded(void **state)
 {
 	struct i8042 k;
@@ -398,9 +429,12 @@ static void i8042_save_restore_round_trip(void **state)
 	kbd_wr(&a, 0, 0x47);
 	assert_int_equal(i8042_ctrl_alt_del(&a), 0);
 	kbd_wr(&a, 4, 0x20); /* read CTR: queued after the keys */
+	kbd_wr(&a, 4, 0xd3); /* an AUX byte after that */
+	kbd_wr(&a, 0, 0x0f);
 	kbd_wr(&a, 4, 0x60); /* and a write of CTR waiting for its byte */
 	i8042_save(&a, &st);
-	assert_int_equal(st.len, 9);
+	assert_int_equal(st.len, 10);
+	assert_int_equal(st.aux_mask, 1u << 9);
 	assert_int_equal(i8042_state_check(&st), 0);
 	i8042_restore(&b, &st);
 	assert_int_equal(kbd_rd(&b, 4), 0x1d); /* OBF, SYS, unlocked, last was a command */
@@ -408,13 +442,19 @@ static void i8042_save_restore_round_trip(void **state)
 	for (int i = 0; i < 7; i++)
 		kbd_rd(&b, 0);
 	assert_int_equal(kbd_rd(&b, 0), 0x47);
+	assert_int_equal(kbd_rd(&b, 4) & 0x21, 0x21);
+	assert_int_equal(kbd_rd(&b, 0), 0xf0);
 	assert_int_equal(kbd_rd(&b, 4) & 0x01, 0);
 	kbd_wr(&b, 0, 0x45); /* the data byte the saved write was waiting for */
 	kbd_wr(&b, 4, 0x20);
 	assert_int_equal(kbd_rd(&b, 0), 0x45);
 	st.len = I8042_BUF_SIZE + 1;
 	assert_int_equal(i8042_state_check(&st), -EINVAL);
+	st.len = 9;
+	st.buf[9] = 0;
+	assert_int_equal(i8042_state_check(&st), -EINVAL); /* an AUX mark past len */
 	st.len = 0;
+	st.aux_mask = 0;
 	assert_int_equal(i8042_state_check(&st), -EINVAL); /* bytes past len */
 	memset(st.buf, 0, sizeof(st.buf));
 	assert_int_equal(i8042_state_check(&st), 0);
@@ -457,6 +497,7 @@ int main(void)
 	    cmocka_unit_test(serial_input_bounded),
 	    cmocka_unit_test(serial_fifo_clear_resumes_input),
 	    cmocka_unit_test(i8042_probe_and_reset),
+	    cmocka_unit_test(i8042_no_aux_port_said_at_once),
 	    cmocka_unit_test(i8042_ctrl_alt_del_bounded),
 	    cmocka_unit_test(i8042_one_interrupt_per_byte),
 	    cmocka_unit_test(serial_save_restore_round_trip),
