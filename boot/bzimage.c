@@ -143,7 +143,7 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *img, size_t len,
 	err = bz_place(mem, &h, len - setup_len, out, f);
 	if (err)
 		return err;
-	if (gm_write(mem, out->load_start, img + setup_len, len - setup_len)) {
+	if (gm_load(mem, out->load_start, img + setup_len, len - setup_len)) {
 		fault_set(f, "bzImage: guest memory is not mapped");
 		return -EFAULT;
 	}

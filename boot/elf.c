@@ -130,17 +130,16 @@ static int elf_copy_loads(const struct guest_mem *mem, const uint8_t *img, const
 {
 	for (int i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
-		uint8_t *dst;
 
 		elf_get_phdr(img, eh, i, &ph);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		dst = gm_ptr(mem, ph.p_paddr, ph.p_memsz);
-		if (!dst) {
+		/* the whole segment, .bss included, must be RAM */
+		if (!gm_ptr(mem, ph.p_paddr, ph.p_memsz) ||
+		    gm_load(mem, ph.p_paddr, img + ph.p_offset, ph.p_filesz)) {
 			fault_set(f, "ELF segment %d: guest memory is not mapped", i);
 			return -EFAULT;
 		}
-		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		gm_zero(mem, ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz); /* .bss */
 	}
 	return 0;

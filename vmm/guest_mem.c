@@ -227,6 +227,27 @@ int gm_read(const struct guest_mem *mem, void *dst, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+int gm_load(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
+{
+	uint8_t *dst = gm_ptr(mem, gpa, len);
+	uintptr_t page = (uintptr_t)getpagesize(), start, end;
+
+	if (!dst)
+		return -EFAULT;
+	start = (uintptr_t)dst & ~(page - 1);
+	end = ((uintptr_t)dst + len + page - 1) & ~(page - 1);
+	/* Best effort: without it (an older kernel) the copy faults the
+	 * pages in itself, one by one. The range is inside the mapping. */
+	if (len)
+		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	memcpy(dst, src, len);
+	return 0;
+}
+
 int gm_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
 {
 	void *dst = gm_ptr(mem, gpa, len);

@@ -100,7 +100,7 @@ static int vm_boot_initrd(struct vm *vm, uint64_t *gpa, uint64_t *len, struct fa
 	if (err)
 		return err;
 	err = initrd_place(&vm->mem, &vm->kernel, img.len, gpa, f);
-	if (!err && gm_write(&vm->mem, *gpa, img.data, img.len) != 0) {
+	if (!err && gm_load(&vm->mem, *gpa, img.data, img.len) != 0) {
 		fault_set(f, "initrd does not fit in guest memory");
 		err = -ENOMEM;
 	}

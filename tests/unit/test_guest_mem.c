@@ -72,6 +72,29 @@ static void accessor_copy(void **state)
 	gm_destroy(&m);
 }
 
+/* gm_load: the same bounds as gm_write, any alignment, pages around the
+ * copy untouched. */
+static void accessor_load(void **state)
+{
+	struct guest_mem m;
+	uint8_t img[9000], out[9000];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(gm_create(&m, MiB(2), GM_BACKING_ANON), 0);
+	assert_int_equal(gm_load(&m, 4096 + 13, img, sizeof(img)), 0);
+	assert_int_equal(gm_read(&m, out, 4096 + 13, sizeof(out)), 0);
+	assert_memory_equal(img, out, sizeof(img));
+	assert_int_equal(gm_read(&m, out, 4096, 13), 0);
+	for (int i = 0; i < 13; i++)
+		assert_int_equal(out[i], 0);
+	assert_int_equal(gm_load(&m, 0, img, 0), 0);
+	assert_int_equal(gm_load(&m, MiB(2) - 8, img, 16), -EFAULT);
+	assert_int_equal(gm_load(&m, UINT64_MAX - 4, img, 16), -EFAULT);
+	gm_destroy(&m);
+}
+
 /* A range touching both sides of the MMIO hole is never one region. */
 static void accessor_cross_region(void **state)
 {
@@ -148,10 +171,15 @@ static void zero_discards_or_writes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(layout_small),	     cmocka_unit_test(layout_split_around_hole),
-	    cmocka_unit_test(accessor_edges),	     cmocka_unit_test(accessor_copy),
-	    cmocka_unit_test(accessor_cross_region), cmocka_unit_test(create_rejects_bad_sizes),
-	    cmocka_unit_test(guard_pages),	     cmocka_unit_test(zero_discards_or_writes),
+	    cmocka_unit_test(layout_small),
+	    cmocka_unit_test(layout_split_around_hole),
+	    cmocka_unit_test(accessor_edges),
+	    cmocka_unit_test(accessor_copy),
+	    cmocka_unit_test(accessor_load),
+	    cmocka_unit_test(accessor_cross_region),
+	    cmocka_unit_test(create_rejects_bad_sizes),
+	    cmocka_unit_test(guard_pages),
+	    cmocka_unit_test(zero_discards_or_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
