@@ -168,20 +168,29 @@ static int blk_misc(struct test_ctx *t, struct blk *b)
 	return 0;
 }
 
+int vblk_attach(struct test_ctx *t, struct vdev *d, struct vq *q, void *ring, uint64_t want,
+		uint64_t *capacity)
+{
+	int rc;
+
+	if (vdev_find(t->g, VIRTIO_ID_BLOCK, t->g->opts.blk_dev, d) < 0)
+		return test_fail(t, "no virtio-blk device #%u", t->g->opts.blk_dev);
+	if (vdev_init(d, want) < 0)
+		return test_fail(t, "device initialisation failed");
+	rc = vq_setup(d, q, 0, ring);
+	if (rc < 0)
+		return test_fail(t, "queue 0 setup: %d", rc);
+	vdev_driver_ok(d);
+	*capacity = vdev_cfg32(d, 0) | (uint64_t)vdev_cfg32(d, 4) << 32;
+	return 0;
+}
+
 static int blk_open(struct test_ctx *t, struct blk *b)
 {
 	uint64_t want = (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_RO);
-	int rc;
 
-	if (vdev_find(t->g, VIRTIO_ID_BLOCK, t->g->opts.blk_dev, &b->d) < 0)
-		return test_fail(t, "no virtio-blk device #%u", t->g->opts.blk_dev);
-	if (vdev_init(&b->d, want) < 0)
-		return test_fail(t, "device initialisation failed");
-	rc = vq_setup(&b->d, &b->q, 0, b->ring);
-	if (rc < 0)
-		return test_fail(t, "queue 0 setup: %d", rc);
-	vdev_driver_ok(&b->d);
-	b->capacity = vdev_cfg32(&b->d, 0) | (uint64_t)vdev_cfg32(&b->d, 4) << 32;
+	if (vblk_attach(t, &b->d, &b->q, b->ring, want, &b->capacity) < 0)
+		return -1;
 	b->ro = !!(b->d.features & (1ULL << VIRTIO_BLK_F_RO));
 	con_printf("blk: capacity=%llu sectors ro=%d queue_size=%u\n",
 		   (unsigned long long)b->capacity, b->ro, b->q.size);

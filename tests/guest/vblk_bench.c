@@ -115,18 +115,10 @@ static int bench_open(struct test_ctx *t, struct bench *b)
 {
 	uint64_t want = (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_RO) |
 			(1ULL << VIRTIO_RING_F_EVENT_IDX);
-	int rc;
 
-	if (vdev_find(t->g, VIRTIO_ID_BLOCK, t->g->opts.blk_dev, &b->d) < 0)
-		return test_fail(t, "no virtio-blk device #%u", t->g->opts.blk_dev);
-	if (vdev_init(&b->d, want) < 0)
-		return test_fail(t, "device initialisation failed");
-	rc = vq_setup(&b->d, &b->q, 0, b->ring);
-	if (rc < 0)
-		return test_fail(t, "queue 0 setup: %d", rc);
+	if (vblk_attach(t, &b->d, &b->q, b->ring, want, &b->capacity) < 0)
+		return -1;
 	b->event_idx = !!(b->d.features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
-	vdev_driver_ok(&b->d);
-	b->capacity = vdev_cfg32(&b->d, 0) | (uint64_t)vdev_cfg32(&b->d, 4) << 32;
 	b->rng = 0x9e3779b97f4a7c15ULL;
 	if (b->q.size < 3)
 		return test_fail(t, "queue size %u too small", b->q.size);
