@@ -62,6 +62,28 @@ def read_perf(path):
     return None
 
 
+def watch_output(p, t0, until, deadline, on_line=None):
+    """Read p's stdout until it closes, p exits or the deadline passes.
+    Returns the seconds from t0 to the first output holding `until` (None
+    if it never came); on_line() runs once, right then."""
+    seen, buf = None, b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([p.stdout], [], [], 0.5)
+        if not ready:
+            if p.poll() is not None:
+                break
+            continue
+        chunk = os.read(p.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        if until and seen is None and until in buf:
+            seen = time.monotonic() - t0
+            if on_line:
+                on_line()
+    return seen
+
+
 class Bench:
     def __init__(self, build):
         self.build = os.path.abspath(build)
@@ -114,24 +136,13 @@ class Bench:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=log, env=env)
         r = {"line": None, "exit": None}
-        buf = b""
-        deadline = t0 + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([p.stdout], [], [], 0.5)
-            if not ready:
-                if p.poll() is not None:
-                    break
-                continue
-            chunk = os.read(p.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buf += chunk
-            if until and r["line"] is None and until.encode() in buf:
-                r["line"] = time.monotonic() - t0
-                r["line_cpu"] = self.process_cpu(p.pid)
-                if keep:
-                    r["rss_overhead_kib"] = self.rss_overhead(p.pid)
-                    p.kill()
+
+        def at_line():
+            r["line_cpu"] = self.process_cpu(p.pid)
+            if keep:
+                r["rss_overhead_kib"] = self.rss_overhead(p.pid)
+                p.kill()
+        r["line"] = watch_output(p, t0, until.encode() if until else None, t0 + timeout, at_line)
         try:
             _, status, ru = os.wait4(p.pid, 0)
             r["exit"] = time.monotonic() - t0 if status == 0 else None

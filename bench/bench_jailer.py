@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import re
-import select
 import shutil
 import subprocess
 import sys
@@ -50,7 +49,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import QEMU, host_kind, summary  # noqa: E402  (same directory)
+from bench import QEMU, host_kind, summary, watch_output  # noqa: E402  (same directory)
 
 UID, GID = 31337, 31338
 GUEST_ARGS = "tests=timer reset=triple"
@@ -98,20 +97,8 @@ def run_timed(cmd, env=None, timeout=120):
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                          env=env if env is not None else {})
-    line, buf = None, b""
     deadline = t0 + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([p.stdout], [], [], 0.5)
-        if not ready:
-            if p.poll() is not None:
-                break
-            continue
-        chunk = os.read(p.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        if line is None and UNTIL in buf:
-            line = time.monotonic() - t0
+    line = watch_output(p, t0, UNTIL, deadline)
     try:
         status = p.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
