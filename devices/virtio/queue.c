@@ -220,6 +220,11 @@ int vq_pop(struct virtq *q, const struct guest_mem *m, struct vq_chain *c)
 	if (head >= q->size)
 		return vq_break(q);
 	q->last_avail_idx++;
+	/* Busy on this queue: without EVENT_IDX, advise the driver that it
+	 * need not notify (§2.7.10) until vq_enable_notify says otherwise; with
+	 * it, the avail_event left where it was does the same. */
+	if (!q->event_idx && vq_store16(m, q->used_gpa, VRING_USED_F_NO_NOTIFY))
+		return vq_break(q);
 	c->head = head;
 	err = vq_walk(q, m, c, head);
 	return err ? err : 1;
@@ -283,7 +288,8 @@ bool vq_enable_notify(struct virtq *q, const struct guest_mem *m)
 
 	if (!q->ready || q->broken)
 		return false;
-	if (q->event_idx && vq_store16(m, vq_avail_event_gpa(q), q->last_avail_idx))
+	if (q->event_idx ? vq_store16(m, vq_avail_event_gpa(q), q->last_avail_idx)
+			 : vq_store16(m, q->used_gpa, 0))
 		return false;
 	/* §2.6.10: publish avail_event before re-reading avail.idx, so a buffer
 	 * added meanwhile is either seen here or notified by the driver. */

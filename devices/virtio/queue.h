@@ -97,9 +97,12 @@ int vq_push(struct virtq *q, const struct guest_mem *m, uint16_t head, uint32_t 
  * §2.6.7). Call once after a batch of vq_push, then signal if true. */
 bool vq_needs_interrupt(struct virtq *q, const struct guest_mem *m);
 
-/* With EVENT_IDX: publish avail_event = last_avail_idx, asking the driver to
- * notify on the next new buffer; without: nothing to do. Returns true if more
- * buffers arrived meanwhile (the device should keep popping). */
+/* Ask the driver to notify on the next new buffer: with EVENT_IDX publish
+ * avail_event = last_avail_idx, without it clear VRING_USED_F_NO_NOTIFY
+ * (which vq_pop sets: from a pop until this call the driver is told not to
+ * notify, the device being busy with the queue anyway). Devices call this
+ * when their queue runs dry. Returns true if more buffers arrived
+ * meanwhile (the device should keep popping). */
 bool vq_enable_notify(struct virtq *q, const struct guest_mem *m);
 
 /* Copy len bytes starting at byte off of the chain's readable part into dst.

@@ -511,6 +511,31 @@ static void test_enable_notify(void **state)
 	assert_int_equal(get16(f, avail_event), 1);
 	offer(f, 1, 0);
 	assert_true(vq_enable_notify(&f->q, &f->m));
+	assert_int_equal(get16(f, USED), 0); /* the flag is for drivers without EVENT_IDX */
+}
+
+/* Without EVENT_IDX: VRING_USED_F_NO_NOTIFY from the first pop until the
+ * device asks for notifications again (queue dry), re-checked after. */
+static void test_no_notify_flag(void **state)
+{
+	struct fx *f = *state;
+
+	ready(f, 0);
+	assert_int_equal(get16(f, USED), 0);
+	put_desc(f, 0, BUF, 4, 0, 0);
+	offer(f, 0, 0);
+	assert_int_equal(vq_pop(&f->q, &f->m, &f->c), 1);
+	assert_int_equal(get16(f, USED), VRING_USED_F_NO_NOTIFY);
+	assert_int_equal(vq_push(&f->q, &f->m, 0, 0), 0);
+	assert_int_equal(get16(f, USED), VRING_USED_F_NO_NOTIFY); /* push leaves it */
+	assert_int_equal(vq_pop(&f->q, &f->m, &f->c), 0);
+	assert_false(vq_enable_notify(&f->q, &f->m));
+	assert_int_equal(get16(f, USED), 0);
+	/* a buffer added just before the flag cleared is not lost */
+	offer(f, 1, 0);
+	assert_true(vq_enable_notify(&f->q, &f->m));
+	assert_int_equal(vq_pop(&f->q, &f->m, &f->c), 1);
+	assert_int_equal(get16(f, USED), VRING_USED_F_NO_NOTIFY);
 }
 
 static void test_chain_copy_helpers(void **state)
@@ -576,6 +601,7 @@ int main(void)
 	    T(test_undo_pop),
 	    T(test_no_interrupt_flag),
 	    T(test_event_idx_interrupts),
+	    T(test_no_notify_flag),
 	    T(test_enable_notify),
 	    T(test_chain_copy_helpers),
 #undef T
