@@ -137,7 +137,7 @@ class Bench:
         return out.decode(errors="replace"), read_perf(perf_out)
 
     def baseline(self, kind):
-        p, perf_out = self.spawn(kind, "tests=net net_tx=0 net_rx=0 net_wait_ms=0")
+        p, perf_out = self.spawn(kind, "tests=net net_quiet=1 net_tx=0 net_rx=0 net_wait_ms=0")
         _, perf = self.finish(p, perf_out)
         return perf
 
@@ -146,7 +146,7 @@ class Bench:
                                                    "300", "%x" % ETHERTYPE],
                                stdout=subprocess.PIPE, text=True)
         assert cap.stdout.readline().strip() == "ready"
-        p, perf_out = self.spawn(kind, f"tests=net net_tx={n} net_wait_ms=0")
+        p, perf_out = self.spawn(kind, f"tests=net net_quiet=1 net_tx={n} net_wait_ms=0")
         out, perf = self.finish(p, perf_out)
         cap.wait(timeout=30) if "TEST net PASS" in out else cap.kill()
         got, first, last = cap.stdout.read().split() if cap.returncode == 0 else (0, 0, 0)
@@ -156,7 +156,8 @@ class Bench:
         return {"ok": got == n, "fps": (got - 1) / (last - first), "perf": perf, "got": got}
 
     def rx(self, kind, n):
-        p, perf_out = self.spawn(kind, f"tests=net net_tx=0 net_rx={n} net_wait_ms=120000")
+        p, perf_out = self.spawn(kind,
+                                 f"tests=net net_quiet=1 net_tx=0 net_rx={n} net_wait_ms=120000")
         if not wait_for(p, rb"net: mac=", 60):
             p.kill()
             return {"ok": False}
@@ -267,11 +268,10 @@ def main():
     print(row("net tap->guest: VM exits per frame", "exits", f["rx_exits"], qv("rx_exits")))
     print(row("net tap->guest: MMIO exits per frame", "exits", f["rx_mmio"], qv("rx_mmio")))
     print()
-    print("The test guest keeps one tx frame in flight (it waits for each completion) and "
-          "prints a console line per frame in both directions, so these rates are bounded by "
-          "the guest (serial port I/O exits dominate the exits per frame), not by either "
-          "device: they compare per-frame cost, not throughput. MMIO exits per frame are the "
-          "device's own notify/interrupt traffic.")
+    print("The test guest (net_quiet=1: no console line per frame) keeps one tx frame in "
+          "flight (it waits for each completion) and refills one rx buffer per frame, so the "
+          "rates are per-frame round trips through guest and device, not bulk throughput. "
+          "MMIO exits per frame are the device's own notify/interrupt traffic.")
     if f.get("failed") or q.get("failed"):
         print(f"\nIncomplete runs (frames lost or timed out): flint {f.get('failed')}, "
               f"QEMU {q.get('failed')}.")

@@ -274,7 +274,7 @@ static int hos_run_case(struct test_ctx *t, struct hos *h, const struct hos_case
 		return test_fail(t, "%s: device initialisation failed", c->name);
 	c->inject(h);
 	con_printf("hostile: case=%s inject\n", c->name);
-	vq_kick(&h->q);
+	vq_notify(&h->q);
 	hos_observe(h, seen, sizeof(seen));
 	con_printf("hostile: case=%s %s dev_status=0x%x\n", c->name, seen, vdev_status(&h->d));
 	alive = hos_alive(t, h);

@@ -184,9 +184,16 @@ int vq_add(struct vq *q, const struct vbuf *b, unsigned n)
 	return head;
 }
 
-void vq_kick(const struct vq *q)
+void vq_notify(const struct vq *q)
 {
 	mmio_write32(q->base + VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
+}
+
+void vq_kick(const struct vq *q)
+{
+	/* vq_add's barrier orders avail.idx before this read (§2.7.10). */
+	if (!(*(volatile uint16_t *)&q->used->flags & VRING_USED_F_NO_NOTIFY))
+		vq_notify(q);
 }
 
 static void vq_free_chain(struct vq *q, uint16_t head)

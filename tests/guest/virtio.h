@@ -59,7 +59,12 @@ uint8_t vdev_cfg8(const struct vdev *d, uint32_t off);
 
 /* Queue a chain; returns its head index, or -ENOSPC. Does not notify. */
 int vq_add(struct vq *q, const struct vbuf *b, unsigned n);
+/* Notify the device, unless it set VRING_USED_F_NO_NOTIFY (the driver
+ * SHOULD NOT notify then, virtio 1.1 §2.6.10; Linux does not). */
 void vq_kick(const struct vq *q);
+/* Notify whatever the device advised (hostile tests: the ring may be one the
+ * device stopped reading). */
+void vq_notify(const struct vq *q);
 /* Wait up to ms for one used element; frees its chain; *len = used len.
  * Returns the head id, -ETIMEDOUT, or -EIO for a used id we never gave. */
 int vq_poll(struct vq *q, uint32_t *len, unsigned ms);
