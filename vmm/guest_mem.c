@@ -234,16 +234,19 @@ int gm_read(const struct guest_mem *mem, void *dst, uint64_t gpa, uint64_t len)
 int gm_load(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
 {
 	uint8_t *dst = gm_ptr(mem, gpa, len);
-	uintptr_t page = (uintptr_t)getpagesize(), start, end;
+	uintptr_t page = (uintptr_t)getpagesize();
 
 	if (!dst)
 		return -EFAULT;
-	start = (uintptr_t)dst & ~(page - 1);
-	end = ((uintptr_t)dst + len + page - 1) & ~(page - 1);
 	/* Best effort: without it (an older kernel) the copy faults the
-	 * pages in itself, one by one. The range is inside the mapping. */
-	if (len)
-		(void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+	 * pages in itself, one by one. Regions are page-aligned, so the
+	 * rounded range stays inside the mapping. */
+	if (len) {
+		uint8_t *start = dst - (uintptr_t)dst % page;
+		uint64_t span = (uint64_t)(dst - start) + len;
+
+		(void)madvise(start, (span + page - 1) / page * page, MADV_POPULATE_WRITE);
+	}
 	memcpy(dst, src, len);
 	return 0;
 }
