@@ -269,7 +269,7 @@ static int vm_join_task(struct bg_task *t, int err, struct fault *f)
 
 /* The vCPU threads start paused while the rest of the machine is built:
  * each installs its seccomp filter (a BPF compile, 0.1-0.2 ms) meanwhile,
- * so vm_start only has to release them. */
+ * so starting the VM is only releasing them (vm_resume). */
 static int vm_start_vcpu_threads(struct vm *vm, struct fault *f)
 {
 	for (int i = 0; i < vm->nvcpus; i++) {
@@ -342,13 +342,6 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 			err = vm_build_rest(vm, f);
 	}
 	return vm_join_task(&pit, err, f);
-}
-
-void vm_start(struct vm *vm, bool running)
-{
-	if (running)
-		vm_resume(vm);
-	vm->started = true;
 }
 
 void vm_pause(struct vm *vm)

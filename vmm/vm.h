@@ -62,10 +62,10 @@ struct vm {
 	bool serial_in_paused;	/* the console FIFO is full */
 	int serial_space_evt;	/* eventfd: the guest drained the console FIFO */
 	int serial_out_fd;	/* serial_out_path, if configured */
-	bool started;
 };
 
-/* Build everything up to (not including) running the vCPUs. On failure f
+/* Build everything up to (not including) running the vCPUs: their threads
+ * exist, paused, when it returns (vm_resume lets them run). On failure f
  * says why; vm_destroy cleans up whatever was built. */
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opt,
 	     struct logger *log, struct ev_loop *loop, struct fault *f);
@@ -75,9 +75,6 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 int vm_boot_load_kernel(struct vm *vm, struct fault *f);
 int vm_boot_finish(struct vm *vm, struct fault *f);
 
-/* Let the vCPU threads vm_build started (paused) run, or leave them
- * paused (a snapshot loaded without resume_vm). */
-void vm_start(struct vm *vm, bool running);
 /* Pause or resume every vCPU (waits until they are). */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);

@@ -40,14 +40,13 @@ int vmm_start_instance(struct vmm *v, struct fault *f)
 		return -ENOMEM;
 	}
 	err = vm_build(v->vm, &v->cfg, &v->opt, v->log, &v->loop, f);
-	if (!err)
-		vm_start(v->vm, true);
 	if (err) {
 		vm_destroy(v->vm);
 		free(v->vm);
 		v->vm = NULL;
 		return err;
 	}
+	vm_resume(v->vm); /* vm_build left the vCPUs paused */
 	v->state = VMM_RUNNING;
 	LOG_INFO(v->log, "Running microVM with %d vCPU(s) and %llu MiB", v->vm->nvcpus,
 		 (unsigned long long)v->cfg.machine.mem_size_mib);

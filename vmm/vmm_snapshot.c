@@ -311,8 +311,8 @@ static int vmm_snap_restore(struct vmm *v, const struct snap_state *st,
 	if (!err && tsc_warn)
 		LOG_WARN(v->log, "the snapshot's TSC frequency differs from this host's and KVM "
 				 "cannot scale it: the guest's TSC runs at another rate");
-	if (!err)
-		vm_start(v->vm, b->resume_vm);
+	if (!err && b->resume_vm)
+		vm_resume(v->vm); /* else the vCPUs stay paused, as vm_build left them */
 	return err;
 }
 
