@@ -8,10 +8,15 @@ holding the tap. Prints a Markdown table like bench.py.
               timestamps them on the tap with an AF_PACKET socket.
   tap->guest: the host writes --rx-frames 1514-byte frames to the tap at
               once; the guest receives them (net_rx); timed from the first
-              write to the guest's "net: rx N frames" line.
+              write (the sender's clock) to the guest's "net: rx N frames" line.
   exits/frame: kvm:kvm_exit from perf stat when the host reports it, else
               kvm:kvm_mmio + kvm:kvm_pio (kvm_pvm emits no kvm_exit); a run
               with no frames is subtracted, so boot and shutdown cancel out.
+
+Each both ways in two modes of the guest's driver (MODES): one frame in
+flight with the interrupt status read and acknowledged per frame, and
+batched (net_bench=1, tests/guest/vnet_bench.c): a queue's worth in flight,
+EVENT_IDX, no interrupts, polled rings.
 
 Usage (root): bench_net.py BUILD_DIR [--runs N] [--frames N] [--rx-frames N]"""
 import argparse
@@ -62,11 +67,12 @@ print(n, first or 0, last or 0, flush=True)
 """
 
 SEND = r"""
-import socket, sys
+import socket, sys, time
 ifname, n, size, dst, src = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifname, 0))
 hdr = bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + bytes([0x88, 0xb5])
+print("%.6f" % time.monotonic(), flush=True)
 for i in range(n):
     p = ("FLINT-HOST-FRAME %d" % i).encode()
     s.send(hdr + p + bytes(size - 14 - len(p)))
@@ -136,17 +142,17 @@ class Bench:
             out, _ = p.communicate()
         return out.decode(errors="replace"), read_perf(perf_out)
 
-    def baseline(self, kind):
-        p, perf_out = self.spawn(kind, "tests=net net_quiet=1 net_tx=0 net_rx=0 net_wait_ms=0")
+    def baseline(self, kind, mode):
+        p, perf_out = self.spawn(kind, f"tests=net{mode} net_tx=0 net_rx=0 net_wait_ms=0")
         _, perf = self.finish(p, perf_out)
         return perf
 
-    def tx(self, kind, n):
+    def tx(self, kind, mode, n):
         cap = subprocess.Popen(self.ns.prefix() + [sys.executable, "-c", CAPTURE, TAP, str(n),
                                                    "300", "%x" % ETHERTYPE],
                                stdout=subprocess.PIPE, text=True)
         assert cap.stdout.readline().strip() == "ready"
-        p, perf_out = self.spawn(kind, f"tests=net net_quiet=1 net_tx={n} net_wait_ms=0")
+        p, perf_out = self.spawn(kind, f"tests=net{mode} net_tx={n} net_wait_ms=0")
         out, perf = self.finish(p, perf_out)
         cap.wait(timeout=30) if "TEST net PASS" in out else cap.kill()
         got, first, last = cap.stdout.read().split() if cap.returncode == 0 else (0, 0, 0)
@@ -155,15 +161,14 @@ class Bench:
             return {"ok": False, "out": out[-500:]}
         return {"ok": got == n, "fps": (got - 1) / (last - first), "perf": perf, "got": got}
 
-    def rx(self, kind, n):
-        p, perf_out = self.spawn(kind,
-                                 f"tests=net net_quiet=1 net_tx=0 net_rx={n} net_wait_ms=120000")
+    def rx(self, kind, mode, n):
+        p, perf_out = self.spawn(kind, f"tests=net{mode} net_tx=0 net_rx={n} net_wait_ms=120000")
         if not wait_for(p, rb"net: mac=", 60):
             p.kill()
             return {"ok": False}
-        t0 = time.monotonic()
-        self.ns.run(sys.executable, "-c", SEND, TAP, str(n), str(RX_FRAME_BYTES), MAC,
-                    "02:00:00:00:00:01")
+        sent = self.ns.run(sys.executable, "-c", SEND, TAP, str(n), str(RX_FRAME_BYTES), MAC,
+                           "02:00:00:00:00:01")
+        t0 = float(sent.stdout.split()[0])  # just before the first frame
         m = wait_for(p, rb"net: rx (\d+) frames", 300)
         t1 = time.monotonic()
         out, perf = self.finish(p, perf_out)
@@ -218,10 +223,10 @@ def per_frame(result, base, n, key):
     return (result["perf"][key] - base[key]) / n
 
 
-def measure(b, kind, runs, frames, rx_frames):
-    base = b.baseline(kind)
-    tx = [b.tx(kind, frames) for _ in range(runs)]
-    rx = [b.rx(kind, rx_frames) for _ in range(runs)]
+def measure(b, kind, mode, runs, frames, rx_frames):
+    base = b.baseline(kind, mode)
+    tx = [b.tx(kind, mode, frames) for _ in range(runs)]
+    rx = [b.rx(kind, mode, rx_frames) for _ in range(runs)]
     return {
         "tx_fps": [r["fps"] for r in tx if r.get("ok")],
         "tx_mib": [r["fps"] * TX_FRAME_BYTES / 2**20 for r in tx if r.get("ok")],
@@ -235,6 +240,28 @@ def measure(b, kind, runs, frames, rx_frames):
     }
 
 
+# (label, extra guest arguments): how the test guest drives the device.
+MODES = [("one in flight", " net_quiet=1"), ("batched", " net_bench=1")]
+
+
+def print_rows(label, f, q):
+    qv = lambda k: q.get(k, [])  # noqa: E731
+    print(row(f"net guest->tap, {label} (60-byte frames)", "frames/s", f["tx_fps"],
+              qv("tx_fps")))
+    print(row(f"net guest->tap, {label}", "MiB/s", f["tx_mib"], qv("tx_mib")))
+    print(row(f"net guest->tap, {label}: VM exits per frame", "exits", f["tx_exits"],
+              qv("tx_exits")))
+    print(row(f"net guest->tap, {label}: MMIO exits per frame", "exits", f["tx_mmio"],
+              qv("tx_mmio")))
+    print(row(f"net tap->guest, {label} (1514-byte frames)", "frames/s", f["rx_fps"],
+              qv("rx_fps")))
+    print(row(f"net tap->guest, {label}", "MiB/s", f["rx_mib"], qv("rx_mib")))
+    print(row(f"net tap->guest, {label}: VM exits per frame", "exits", f["rx_exits"],
+              qv("rx_exits")))
+    print(row(f"net tap->guest, {label}: MMIO exits per frame", "exits", f["rx_mmio"],
+              qv("rx_mmio")))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
@@ -245,13 +272,15 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench_net.py needs root (network namespace, tap, AF_PACKET)")
     ns = Netns()
+    results = []
     try:
         b = Bench(a.build, ns)
-        f = measure(b, "flint", a.runs, a.frames, a.rx_frames)
-        q = measure(b, "qemu", a.runs, a.frames, a.rx_frames) if QEMU else {}
+        for label, mode in MODES:
+            f = measure(b, "flint", mode, a.runs, a.frames, a.rx_frames)
+            q = measure(b, "qemu", mode, a.runs, a.frames, a.rx_frames) if QEMU else {}
+            results.append((label, f, q))
     finally:
         ns.delete()
-    qv = lambda k: q.get(k, [])  # noqa: E731
     kvm = "kvm_pvm" if os.path.exists("/sys/module/kvm_pvm") else "KVM"
     print(f"Host: {kvm}, {os.cpu_count()} CPUs, kernel {platform.release()}; "
           f"{a.runs} runs each; {a.frames} frames guest->tap, {a.rx_frames} frames tap->guest")
@@ -259,23 +288,18 @@ def main():
     print("| benchmark | unit | flint median [min-max] | QEMU microvm median [min-max] "
           "| flint/QEMU |")
     print("|---|---|---|---|---|")
-    print(row("net guest->tap (60-byte frames)", "frames/s", f["tx_fps"], qv("tx_fps")))
-    print(row("net guest->tap", "MiB/s", f["tx_mib"], qv("tx_mib")))
-    print(row("net guest->tap: VM exits per frame", "exits", f["tx_exits"], qv("tx_exits")))
-    print(row("net guest->tap: MMIO exits per frame", "exits", f["tx_mmio"], qv("tx_mmio")))
-    print(row("net tap->guest (1514-byte frames)", "frames/s", f["rx_fps"], qv("rx_fps")))
-    print(row("net tap->guest", "MiB/s", f["rx_mib"], qv("rx_mib")))
-    print(row("net tap->guest: VM exits per frame", "exits", f["rx_exits"], qv("rx_exits")))
-    print(row("net tap->guest: MMIO exits per frame", "exits", f["rx_mmio"], qv("rx_mmio")))
+    for label, f, q in results:
+        print_rows(label, f, q)
     print()
-    print("The test guest (net_quiet=1: no console line per frame) keeps one tx frame in "
-          "flight (it waits for each completion) and refills one rx buffer per frame, so the "
-          "rates are per-frame round trips through guest and device, not bulk throughput. "
-          "MMIO exits per frame are the device's own notify/interrupt traffic.")
-    if f.get("failed") or q.get("failed"):
-        print(f"\nIncomplete runs (frames lost or timed out): flint {f.get('failed')}, "
-              f"QEMU {q.get('failed')}.")
-
+    print("one in flight: the test guest (net_quiet=1: no console line per frame) waits for "
+          "each tx completion, refills one rx buffer per frame and reads and acknowledges the "
+          "interrupt status after each. batched (net_bench=1): up to a queue's worth (64) of "
+          "frames in flight each way, EVENT_IDX, no interrupts, polled rings, as Linux's "
+          "driver runs under load. Exits are counted once per access (bench.py perf_cmd).")
+    for label, f, q in results:
+        if f.get("failed") or q.get("failed"):
+            print(f"\nIncomplete runs ({label}; frames lost or timed out): flint "
+                  f"{f.get('failed')}, QEMU {q.get('failed')}.")
 
 if __name__ == "__main__":
     main()

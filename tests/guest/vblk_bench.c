@@ -1,14 +1,10 @@
 /* blk_bench: drive the virtio-blk device as fast as this guest can, with
  * several requests in flight, and print machine-readable results.
  *
- * The bench owns its queue outright: request slot k is the fixed chain of
- * descriptors 3k (header), 3k+1 (data), 3k+2 (status), so submitting is one
- * avail-ring entry and completing is one used-ring entry, with no free list
- * to walk (guest code runs slowly here; the device's cost should show, not
- * ours). VIRTIO_RING_F_EVENT_IDX is used when offered, as Linux does: the
- * guest kicks only when the device asked (avail_event), and asks for no
- * interrupts (it polls the used ring), so each VMM's notification
- * suppression is what sets the exits per request.
+ * Request slot k is the fixed chain of descriptors 3k (header), 3k+1
+ * (data), 3k+2 (status), so submitting is one avail-ring entry and
+ * completing is one used-ring entry; the queue is a polled vbq (vbench.h:
+ * EVENT_IDX when offered, no interrupts).
  *
  * Options (parsed here): blk_bench=<comma list of seqread,seqwrite,randread>,
  * blk_bench_mib=N (sequential MiB per phase, default 64), blk_bench_ios=N
@@ -23,6 +19,7 @@
 #include "arch.h"
 #include "con.h"
 #include "lib.h"
+#include "vbench.h"
 #include "vblk.h"
 #include "virtio.h"
 
@@ -39,13 +36,11 @@ struct bench_opts {
 
 struct bench {
 	struct vdev d;
-	struct vq q;
+	struct vbq v;
 	uint64_t capacity;
-	bool event_idx;
-	uint16_t avail_idx, last_used;
 	uint16_t free[BENCH_QD_MAX];
 	unsigned nfree;
-	uint64_t kicks, errors;
+	uint64_t errors;
 	uint64_t rng;
 	struct virtio_blk_outhdr hdr[BENCH_QD_MAX];
 	uint8_t status[BENCH_QD_MAX];
@@ -94,18 +89,6 @@ static void bench_parse(const struct guest *g, struct bench_opts *o)
 		<< 10;
 }
 
-static bool bench_ram_ok(const struct guest *g, uint64_t len)
-{
-	for (unsigned i = 0; i < g->nregions; i++) {
-		const struct guest_region *r = &g->regions[i];
-
-		if (r->type == GUEST_E820_RAM && r->addr <= BENCH_BUF_PA &&
-		    BENCH_BUF_PA + len <= r->addr + r->size && BENCH_BUF_PA + len <= g->mapped_end)
-			return true;
-	}
-	return false;
-}
-
 static uint8_t *bench_buf(unsigned slot)
 {
 	return phys_ptr(BENCH_BUF_PA + (uint64_t)slot * BENCH_BS_MAX);
@@ -116,34 +99,13 @@ static int bench_open(struct test_ctx *t, struct bench *b)
 	uint64_t want = (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_RO) |
 			(1ULL << VIRTIO_RING_F_EVENT_IDX);
 
-	if (vblk_attach(t, &b->d, &b->q, b->ring, want, &b->capacity) < 0)
+	if (vblk_attach(t, &b->d, &b->v.q, b->ring, want, &b->capacity) < 0)
 		return -1;
-	b->event_idx = !!(b->d.features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	vbq_start(&b->v, !!(b->d.features & (1ULL << VIRTIO_RING_F_EVENT_IDX)));
 	b->rng = 0x9e3779b97f4a7c15ULL;
-	if (b->q.size < 3)
-		return test_fail(t, "queue size %u too small", b->q.size);
+	if (b->v.q.size < 3)
+		return test_fail(t, "queue size %u too small", b->v.q.size);
 	return 0;
-}
-
-/* The EVENT_IDX fields after each ring (virtio 1.1 §2.6.7, §2.6.8). */
-static volatile uint16_t *bench_used_event(struct bench *b)
-{
-	return (volatile uint16_t *)&b->q.avail->ring[b->q.size];
-}
-
-static volatile uint16_t *bench_avail_event(struct bench *b)
-{
-	return (volatile uint16_t *)&b->q.used->ring[b->q.size];
-}
-
-/* Ask for no interrupts (we poll): with EVENT_IDX, a used_event just behind
- * what we consumed is crossed only after 65535 more completions. */
-static void bench_no_irq(struct bench *b)
-{
-	if (b->event_idx)
-		*bench_used_event(b) = (uint16_t)(b->last_used - 1);
-	else
-		b->q.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 }
 
 /* Fixed chains for this phase: data is device-writable when reading. */
@@ -151,7 +113,7 @@ static void bench_chains(struct bench *b, unsigned qd, uint32_t bs, bool write)
 {
 	b->nfree = 0;
 	for (unsigned k = 0; k < qd; k++) {
-		struct vring_desc *d = &b->q.desc[3 * k];
+		struct vring_desc *d = &b->v.q.desc[3 * k];
 
 		d[0] = (struct vring_desc){(uintptr_t)&b->hdr[k], sizeof(b->hdr[k]),
 					   VRING_DESC_F_NEXT, (uint16_t)(3 * k + 1)};
@@ -162,49 +124,26 @@ static void bench_chains(struct bench *b, unsigned qd, uint32_t bs, bool write)
 		d[2] = (struct vring_desc){(uintptr_t)&b->status[k], 1, VRING_DESC_F_WRITE, 0};
 		b->free[b->nfree++] = (uint16_t)k;
 	}
-	bench_no_irq(b);
 }
 
-static void bench_kick(struct bench *b, uint16_t old)
-{
-	uint16_t now = b->avail_idx;
-
-	mb(); /* the new index is visible before we read what the device wants */
-	if (b->event_idx) {
-		if (!vring_need_event(*bench_avail_event(b), now, old))
-			return;
-	} else if (b->q.used->flags & VRING_USED_F_NO_NOTIFY) {
-		return;
-	}
-	b->kicks++;
-	vq_kick(&b->q);
-}
-
-/* Reap every used entry; returns how many, or -ETIMEDOUT. */
+/* Reap every used entry; returns how many, or -ETIMEDOUT / -EIO. */
 static int bench_reap(struct bench *b)
 {
-	uint64_t start = rdtsc();
+	struct vring_used_elem e;
 	int n = 0;
 
-	while (*(volatile uint16_t *)&b->q.used->idx == b->last_used) {
-		if (rdtsc() - start > BENCH_WAIT_MS * GUEST_TSC_MS)
-			return -ETIMEDOUT;
-		cpu_relax();
-	}
-	mb(); /* read the elements only after seeing the index move */
-	while (b->last_used != *(volatile uint16_t *)&b->q.used->idx) {
-		uint32_t id = b->q.used->ring[b->last_used % b->q.size].id;
-		unsigned k = id / 3;
+	if (vbq_wait(&b->v, BENCH_WAIT_MS) < 0)
+		return -ETIMEDOUT;
+	while (vbq_pop(&b->v, &e)) {
+		unsigned k = e.id / 3;
 
-		if (id % 3 || k >= BENCH_QD_MAX)
+		if (e.id % 3 || k >= BENCH_QD_MAX)
 			return -EIO;
 		if (b->status[k] != VIRTIO_BLK_S_OK)
 			b->errors++;
 		b->free[b->nfree++] = (uint16_t)k;
-		b->last_used++;
 		n++;
 	}
-	bench_no_irq(b);
 	return n;
 }
 
@@ -231,8 +170,7 @@ static void bench_submit(struct bench *b, uint64_t i, uint32_t type, uint32_t bs
 	b->status[k] = 0xff;
 	if (type == VIRTIO_BLK_T_OUT) /* one store: lets the host check placement */
 		*(volatile uint64_t *)bench_buf(k) = sector;
-	b->q.avail->ring[b->avail_idx % b->q.size] = (uint16_t)(3 * k);
-	b->avail_idx++;
+	vbq_add(&b->v, (uint16_t)(3 * k));
 }
 
 static int bench_phase(struct test_ctx *t, struct bench *b, const char *name, uint32_t type,
@@ -242,24 +180,19 @@ static int bench_phase(struct test_ctx *t, struct bench *b, const char *name, ui
 
 	if (b->capacity < bs / BENCH_SECTOR)
 		return test_fail(t, "blk_bench: disk smaller than one %u-byte request", bs);
-	if (qd > b->q.size / 3u)
-		qd = b->q.size / 3u;
+	if (qd > b->v.q.size / 3u)
+		qd = b->v.q.size / 3u;
 	bench_chains(b, qd, bs, type == VIRTIO_BLK_T_OUT);
-	b->kicks = b->errors = 0;
+	b->v.kicks = b->errors = 0;
 	con_printf("blkbench: start %s qd=%u bs=%u requests=%llu event_idx=%d\n", name, qd, bs,
-		   (unsigned long long)total, b->event_idx);
+		   (unsigned long long)total, b->v.event_idx);
 	t0 = rdtsc();
 	while (done < total) {
-		uint16_t old = b->avail_idx;
 		int n;
 
 		while (b->nfree && issued < total)
 			bench_submit(b, issued++, type, bs, rnd);
-		if (b->avail_idx != old) {
-			mb(); /* descriptors and ring entries before the index */
-			b->q.avail->idx = b->avail_idx;
-			bench_kick(b, old);
-		}
+		vbq_publish(&b->v);
 		n = bench_reap(b);
 		if (n < 0)
 			return test_fail(t, "blk_bench %s: %s after %llu requests", name,
@@ -270,7 +203,7 @@ static int bench_phase(struct test_ctx *t, struct bench *b, const char *name, ui
 	con_printf("blkbench: done %s requests=%llu bytes=%llu cycles=%llu kicks=%llu "
 		   "errors=%llu\n",
 		   name, (unsigned long long)total, (unsigned long long)(total * bs),
-		   (unsigned long long)(rdtsc() - t0), (unsigned long long)b->kicks,
+		   (unsigned long long)(rdtsc() - t0), (unsigned long long)b->v.kicks,
 		   (unsigned long long)b->errors);
 	if (b->errors)
 		return test_fail(t, "blk_bench %s: %llu requests failed", name,
@@ -304,7 +237,7 @@ int blk_bench_run(struct test_ctx *t)
 	int rc = 0;
 
 	bench_parse(t->g, &o);
-	if (!bench_ram_ok(t->g, (uint64_t)BENCH_QD_MAX * BENCH_BS_MAX))
+	if (!vbench_ram_ok(t->g, BENCH_BUF_PA, (uint64_t)BENCH_QD_MAX * BENCH_BS_MAX))
 		return test_fail(t, "blk_bench: no RAM at 0x%llx (give the VM 64 MiB or more)",
 				 (unsigned long long)BENCH_BUF_PA);
 	if (bench_open(t, b) < 0)

@@ -17,14 +17,10 @@
 #include "con.h"
 #include "lib.h"
 #include "virtio.h"
+#include "vnet.h"
 
-#define NET_RXQ	      0
-#define NET_TXQ	      1
 #define NET_RX_BUFS   16
-#define NET_BUF_BYTES 2048   /* header + a 1514-byte frame fits */
-#define NET_ETHERTYPE 0x88b5 /* IEEE local experimental */
-#define NET_MIN_FRAME 60
-#define NET_HDR	      sizeof(struct virtio_net_hdr_v1)
+#define NET_BUF_BYTES 2048 /* header + a 1514-byte frame fits */
 
 struct net {
 	uint8_t ring[2][VQ_RING_BYTES] __attribute__((aligned(4096)));
@@ -48,23 +44,26 @@ static int net_post_rx(struct net *n, unsigned i)
 	return head;
 }
 
-static size_t net_build_frame(struct net *n, unsigned idx, unsigned total)
+size_t vnet_frame(uint8_t *f, size_t room, const uint8_t mac[6], unsigned idx, unsigned total)
 {
-	uint8_t *f = n->tx + NET_HDR;
 	size_t len = 14;
 
-	memset(n->tx, 0, NET_HDR);
 	memset(f, 0xff, 6);
-	memcpy(f + 6, n->mac, 6);
+	memcpy(f + 6, mac, 6);
 	f[12] = NET_ETHERTYPE >> 8;
 	f[13] = NET_ETHERTYPE & 0xff;
-	len += con_snprintf((char *)f + 14, NET_BUF_BYTES - NET_HDR - 14, "FLINT-GUEST-FRAME %u/%u",
-			    idx, total);
+	len += con_snprintf((char *)f + 14, room - 14, "FLINT-GUEST-FRAME %u/%u", idx, total);
 	if (len < NET_MIN_FRAME) {
 		memset(f + len, 0, NET_MIN_FRAME - len);
 		len = NET_MIN_FRAME;
 	}
 	return len;
+}
+
+static size_t net_build_frame(struct net *n, unsigned idx, unsigned total)
+{
+	memset(n->tx, 0, NET_HDR);
+	return vnet_frame(n->tx + NET_HDR, NET_BUF_BYTES - NET_HDR, n->mac, idx, total);
 }
 
 static bool net_quiet(const struct test_ctx *t)
@@ -174,24 +173,39 @@ static int net_receive(struct test_ctx *t, struct net *n)
 	return 0;
 }
 
-static int net_open(struct test_ctx *t, struct net *n)
+int vnet_attach(struct test_ctx *t, struct vdev *d, struct vq *rxq, struct vq *txq, void *rings,
+		uint64_t want, uint8_t mac[6])
 {
-	if (vdev_find(t->g, VIRTIO_ID_NET, 0, &n->d) < 0)
+	uint8_t *ring = rings;
+
+	if (vdev_find(t->g, VIRTIO_ID_NET, 0, d) < 0)
 		return test_fail(t, "no virtio-net device");
-	if (vdev_init(&n->d, 1ULL << VIRTIO_NET_F_MAC) < 0)
+	if (vdev_init(d, want | (1ULL << VIRTIO_NET_F_MAC)) < 0)
 		return test_fail(t, "device initialisation failed");
-	if (vq_setup(&n->d, &n->rxq, NET_RXQ, n->ring[0]) < 0 ||
-	    vq_setup(&n->d, &n->txq, NET_TXQ, n->ring[1]) < 0)
+	if (vq_setup(d, rxq, NET_RXQ, ring) < 0 ||
+	    vq_setup(d, txq, NET_TXQ, ring + VQ_RING_BYTES) < 0)
 		return test_fail(t, "queue setup failed");
 	for (unsigned i = 0; i < 6; i++)
-		n->mac[i] = n->d.features & (1ULL << VIRTIO_NET_F_MAC) ? vdev_cfg8(&n->d, i)
-								       : (uint8_t)(i ? i : 0x02);
+		mac[i] = d->features & (1ULL << VIRTIO_NET_F_MAC) ? vdev_cfg8(d, i)
+								  : (uint8_t)(i ? i : 0x02);
+	return 0;
+}
+
+void vnet_print_mac(const uint8_t mac[6])
+{
+	con_printf("net: mac=%02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1], mac[2], mac[3],
+		   mac[4], mac[5]);
+}
+
+static int net_open(struct test_ctx *t, struct net *n)
+{
+	if (vnet_attach(t, &n->d, &n->rxq, &n->txq, n->ring, 0, n->mac) < 0)
+		return -1;
 	for (unsigned i = 0; i < NET_RX_BUFS; i++)
 		net_post_rx(n, i);
 	vdev_driver_ok(&n->d);
 	vq_kick(&n->rxq);
-	con_printf("net: mac=%02x:%02x:%02x:%02x:%02x:%02x\n", n->mac[0], n->mac[1], n->mac[2],
-		   n->mac[3], n->mac[4], n->mac[5]);
+	vnet_print_mac(n->mac);
 	return 0;
 }
 
@@ -200,6 +214,8 @@ int test_net(struct test_ctx *t)
 	struct net *n = &net_state;
 	int rc;
 
+	if (lib_cmdline_u64(t->g->cmdline, "net_bench", 0) == 1)
+		return net_bench_run(t);
 	if (net_open(t, n) < 0)
 		return -1;
 	rc = net_send(t, n) < 0 || net_receive(t, n) < 0 ? -1 : 0;
