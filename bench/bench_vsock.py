@@ -14,17 +14,23 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import perf_cmd, read_perf  # noqa: E402  (same directory)
 
 QEMU = shutil.which("qemu-system-x86_64")
 VHOST = "/dev/vhost-vsock"
 PAT = bytes(((i * 7 + (i >> 8) * 13) & 0xFF) for i in range(65536))
 GUEST_CID = 3
+BASE_BYTES = 64 << 10  # the exits baseline run's stream size
 
 
 def host_kind():
@@ -122,6 +128,22 @@ def thread_cpu_s(pid, tid):
         return int(f.read().split()[0]) / 1e9
 
 
+def child_pid(pid, timeout=10):
+    """The first child of pid (flint under perf stat), or pid itself when
+    it has none by then."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = f.read().split()
+        except OSError:
+            return pid
+        if kids:
+            return int(kids[0])
+        time.sleep(0.001)
+    return pid
+
+
 def run_flint(b, size, conns):
     tmp = tempfile.mkdtemp(prefix="flint-bench-vsock-", dir=b.tmp)
     uds = os.path.join(tmp, "v.sock")
@@ -136,8 +158,10 @@ def run_flint(b, size, conns):
     path = os.path.join(tmp, "vm.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
-    p = subprocess.Popen([b.flint, "--no-api", "--config-file", path], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True, errors="replace")
+    cmd, perf_out = perf_cmd(tmp, [b.flint, "--no-api", "--config-file", path])
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         errors="replace")
+    pid = child_pid(p.pid) if perf_out else p.pid
 
     def connect():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -152,20 +176,22 @@ def run_flint(b, size, conns):
             line += c
         return s if line.startswith(b"OK ") else None
 
-    cpu = None
+    cpu = done = None
     try:
         g2h = sink.mib_s(size, conns)
         h2g = host_to_guest(connect, size, conns) if console(p, "listening on port 52") else None
         # reset=none: the guest halts, flint stays up to be measured. The
         # VMM thread (main thread) does all device work; the vCPU thread
         # mostly emulates the guest here.
-        if console(p, "ALL DONE") and g2h and h2g:
-            cpu = thread_cpu_s(p.pid, p.pid) / (2 * conns * size / 2**20) * 1e6
+        done = console(p, "ALL DONE") and g2h and h2g
+        if done:
+            cpu = thread_cpu_s(pid, pid) / (2 * conns * size / 2**20) * 1e6
     finally:
-        p.kill()
+        os.kill(pid, signal.SIGKILL)  # perf stat, if there, then writes its counts
         p.wait()
         srv.close()
-    return g2h, h2g, cpu
+    perf = read_perf(perf_out) if done else None
+    return g2h, h2g, cpu, perf
 
 
 def run_qemu(b, size, conns):
@@ -199,7 +225,7 @@ def run_qemu(b, size, conns):
         p.kill()
         p.wait()
         srv.close()
-    return g2h, h2g, None  # vhost does the work in the kernel: not comparable
+    return g2h, h2g, None, None  # vhost works in the kernel: CPU not comparable
 
 
 def summary(vals):
@@ -236,6 +262,7 @@ def main():
     size = a.mib << 20
     conns = max(1, min(4, a.conns))
     qemu_ok = QEMU and os.access(VHOST, os.R_OK | os.W_OK)
+    base = run_flint(b, BASE_BYTES, conns)[3]  # start-up and shutdown exits
     f = [run_flint(b, size, conns) for _ in range(a.runs)]
     q = [run_qemu(b, size, conns) for _ in range(a.runs)] if qemu_ok else []
     shutil.rmtree(b.tmp, ignore_errors=True)
@@ -253,6 +280,14 @@ def main():
     print(row("vsock host -> guest", [x[1] for x in f], [x[1] for x in q]))
     print(row("flint VMM-thread CPU per MiB moved (whole run)", [x[2] for x in f], [],
               "µs/MiB"))
+    moved = 2 * conns * (size - BASE_BYTES) / 2**20
+    for key, name in (("exits", "VM exits"), ("mmio", "MMIO exits")):
+        per = [(x[3][key] - base[key]) / moved for x in f if x[3] and base]
+        print(row(f"vsock: {name} per MiB moved (both ways)", per, [], "exits"))
+    print()
+    print(f"Exits: perf stat over the whole VM less a run moving {BASE_BYTES >> 10} KiB "
+          "each way (start-up, shutdown), per MiB of the rest; a MiB is 256 packets of the "
+          "guest's 4 KiB buffers each way.")
 
 
 if __name__ == "__main__":
