@@ -159,18 +159,27 @@ static enum route_vm_state api_vm_state(void *ctx)
  * counts itself), *_fails for those its request parser refuses (a body
  * that does not parse, an empty id, ids that disagree), not for those the
  * VMM refuses later (the VM state, a missing file, a failed action); a
- * 5xx is an internal error (sync_response_fails). */
+ * 5xx is an internal error (sync_response_fails). Returns the route's
+ * metric slot, or -1 for a route without one. */
+static int api_count(struct metrics_api *m, enum route_id route)
+{
+	int k = route_metric(route);
+
+	if (k < 0 || k >= METRICS_REQ_COUNT)
+		return -1;
+	m->count[k]++;
+	return k;
+}
+
 static void api_handle(void *ctx, const struct api_request *q, struct api_response *r)
 {
 	struct vmm *v = ctx;
 	struct metrics_api *m = &v->metrics.api;
 	api_handler_fn fn = (unsigned)q->route < ROUTE_COUNT ? handlers[q->route] : NULL;
-	int k = route_metric(q->route);
+	int k = api_count(m, q->route);
 
-	if (k >= 0 && k < METRICS_REQ_COUNT)
-		m->count[k]++;
 	(fn ? fn : api_unsupported)(v, q, r);
-	if (k >= 0 && k < METRICS_REQ_COUNT && r->bad_request)
+	if (k >= 0 && r->bad_request)
 		m->fails[k]++;
 	if (r->status >= 500 || r->status < 100)
 		m->sync_response_fails++;
@@ -180,13 +189,10 @@ static void api_handle(void *ctx, const struct api_request *q, struct api_respon
 static void api_refused(void *ctx, const struct api_request *q, const struct api_response *r)
 {
 	struct metrics_api *m = &((struct vmm *)ctx)->metrics.api;
-	int k = route_metric(q->route);
+	int k = api_count(m, q->route);
 
 	(void)r;
-	if (k < 0 || k >= METRICS_REQ_COUNT)
-		return;
-	m->count[k]++;
-	if (q->refusal.fails)
+	if (k >= 0 && q->refusal.fails)
 		m->fails[k]++;
 }
 
