@@ -69,7 +69,8 @@ int test_rng(struct test_ctx *t)
 		return -1;
 	for (unsigned i = 0; i < 16; i++)
 		con_snprintf(hex + 2 * i, 3, "%02x", r->buf[i]);
-	con_printf("rng: %llu bytes, first 16: %s\n", (unsigned long long)(rounds * RNG_BYTES), hex);
+	con_printf("rng: %llu bytes, first 16: %s\n", (unsigned long long)(rounds * RNG_BYTES),
+		   hex);
 	if (!nonzero)
 		return test_fail(t, "all the bytes are zero");
 	return 0;
