@@ -65,23 +65,31 @@ def read_perf(path):
     return None
 
 
+def output_chunks(p, deadline):
+    """(monotonic arrival time, bytes) for each read of p's stdout, until it
+    closes, p exits or the deadline passes."""
+    fd = p.stdout.fileno()
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            if p.poll() is not None:
+                return
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        yield time.monotonic(), chunk
+
+
 def watch_output(p, t0, until, deadline, on_line=None):
     """Read p's stdout until it closes, p exits or the deadline passes.
     Returns the seconds from t0 to the first output holding `until` (None
     if it never came); on_line() runs once, right then."""
     seen, buf = None, b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([p.stdout], [], [], 0.5)
-        if not ready:
-            if p.poll() is not None:
-                break
-            continue
-        chunk = os.read(p.stdout.fileno(), 65536)
-        if not chunk:
-            break
+    for now, chunk in output_chunks(p, deadline):
         buf += chunk
         if until and seen is None and until in buf:
-            seen = time.monotonic() - t0
+            seen = now - t0
             if on_line:
                 on_line()
     return seen

@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import resource
-import select
 import shutil
 import signal
 import socket
@@ -29,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import QEMU, host_kind, row  # noqa: E402  (same directory)
+from bench import QEMU, host_kind, output_chunks, row  # noqa: E402  (same directory)
 
 
 def connect_poll(path, proc, timeout=10.0):
@@ -225,17 +224,10 @@ class ApiBench:
     @staticmethod
     def wait_line(proc, needle, timeout=30):
         buf = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-            if not ready:
-                continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
+        for now, chunk in output_chunks(proc, time.monotonic() + timeout):
             buf += chunk
             if needle in buf:
-                return time.monotonic()
+                return now
         raise RuntimeError(f"no {needle!r} on the console: {buf[-300:]!r}")
 
     def start_to_timer(self, runs):

@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import re
-import select
 import shutil
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import QEMU, perf_cmd, read_perf  # noqa: E402  (same directory)
+from bench import QEMU, output_chunks, perf_cmd, read_perf  # noqa: E402  (same directory)
 
 PHASES = ("seqread", "seqwrite", "randread")
 START = re.compile(rb"blkbench: start (\w+) ")
@@ -119,18 +118,7 @@ class Bench:
 def read_lines(p, timeout):
     """(monotonic arrival time, line) for each line of p's stdout until exit."""
     out, buf = [], b""
-    fd = p.stdout.fileno()
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            if p.poll() is not None:
-                break
-            continue
-        chunk = os.read(fd, 65536)
-        now = time.monotonic()
-        if not chunk:
-            break
+    for now, chunk in output_chunks(p, time.monotonic() + timeout):
         buf += chunk
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)

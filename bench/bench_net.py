@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import secrets
-import select
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import QEMU, perf_cmd, read_perf  # noqa: E402  (same directory)
+from bench import QEMU, output_chunks, perf_cmd, read_perf  # noqa: E402  (same directory)
 
 TAP = "tap0"
 MAC = "06:00:ac:10:00:02"
@@ -181,17 +180,7 @@ class Bench:
 def wait_for(p, pattern, timeout):
     """Read p's stdout until pattern matches (bytes regex) or timeout."""
     buf = b""
-    fd = p.stdout.fileno()
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if not ready:
-            if p.poll() is not None:
-                return None
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return None
+    for _, chunk in output_chunks(p, time.monotonic() + timeout):
         buf += chunk
         m = re.search(pattern, buf)
         if m:
