@@ -235,20 +235,15 @@ MODES = [("one in flight", " net_quiet=1"), ("batched", " net_bench=1")]
 
 def print_rows(label, f, q):
     qv = lambda k: q.get(k, [])  # noqa: E731
-    print(row(f"net guest->tap, {label} (60-byte frames)", "frames/s", f["tx_fps"],
-              qv("tx_fps")))
-    print(row(f"net guest->tap, {label}", "MiB/s", f["tx_mib"], qv("tx_mib")))
-    print(row(f"net guest->tap, {label}: VM exits per frame", "exits", f["tx_exits"],
-              qv("tx_exits")))
-    print(row(f"net guest->tap, {label}: MMIO exits per frame", "exits", f["tx_mmio"],
-              qv("tx_mmio")))
-    print(row(f"net tap->guest, {label} (1514-byte frames)", "frames/s", f["rx_fps"],
-              qv("rx_fps")))
-    print(row(f"net tap->guest, {label}", "MiB/s", f["rx_mib"], qv("rx_mib")))
-    print(row(f"net tap->guest, {label}: VM exits per frame", "exits", f["rx_exits"],
-              qv("rx_exits")))
-    print(row(f"net tap->guest, {label}: MMIO exits per frame", "exits", f["rx_mmio"],
-              qv("rx_mmio")))
+    for way, key, size in (("guest->tap", "tx", TX_FRAME_BYTES),
+                           ("tap->guest", "rx", RX_FRAME_BYTES)):
+        name = f"net {way}, {label}"
+        for suffix, unit, what in ((f" ({size}-byte frames)", "frames/s", "fps"),
+                                   ("", "MiB/s", "mib"),
+                                   (": VM exits per frame", "exits", "exits"),
+                                   (": MMIO exits per frame", "exits", "mmio")):
+            k = f"{key}_{what}"
+            print(row(name + suffix, unit, f[k], qv(k)))
 
 
 def main():

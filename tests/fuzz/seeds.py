@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Write the seed corpora of the fuzz targets whose inputs are structured
-(tests/fuzz/corpus/fuzz_{mmio,args,legacy}/). Run from the repo root; the
+(tests/fuzz/corpus/fuzz_{mmio,args,legacy,kernel}/). Run from the repo root; the
 layouts mirror the structs in the targets' sources."""
 import os
 import struct
@@ -185,7 +185,61 @@ def legacy_seeds():
     put("fuzz_legacy", "restore", legacy_hdr(2, regs=regs, fifo=fifo, kbd=kbd) + b"".join(st))
 
 
+# --- fuzz_kernel: small but valid kernels, so mutations start inside the
+# loaders (from random bytes alone libFuzzer rarely gets past the magic) ---
+HIMEM = 0x100000
+
+
+def elf_kernel(pvh=True, segments=1):
+    """ELF64 x86_64 executable: PT_LOADs of 16 file bytes and 32 memory bytes
+    at 1 MiB (+ 4 KiB each), and with pvh a PT_NOTE holding the Xen
+    PHYS32_ENTRY note (type 18, name "Xen")."""
+    nph = segments + (1 if pvh else 0)
+    phoff, ehsize, phsize = 64, 64, 56
+    data_off = phoff + nph * phsize
+    note = struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", HIMEM)
+    payload_off = data_off + (len(note) if pvh else 0)
+    eh = (b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) +
+          struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, HIMEM, phoff, 0, 0, ehsize, phsize, nph, 64,
+                      0, 0))
+    phs = b""
+    for i in range(segments):
+        phs += struct.pack("<IIQQQQQQ", 1, 7, payload_off + 16 * i, HIMEM + 0x1000 * i,
+                           HIMEM + 0x1000 * i, 16, 32, 0x1000)
+    if pvh:
+        phs += struct.pack("<IIQQQQQQ", 4, 4, data_off, 0, 0, len(note), len(note), 4)
+    body = (note if pvh else b"") + bytes(range(16)) * segments
+    return eh + phs + body
+
+
+def bz_kernel(setup_sects=1, version=0x020F, init_size=0x10000):
+    """bzImage: boot sector + setup_sects sectors of setup, then a 1 KiB
+    "protected-mode kernel". The setup header at 0x1f1 has what the loader
+    checks: 0xAA55, "HdrS", the version, LOADED_HIGH, XLF_KERNEL_64."""
+    img = bytearray(512 * (setup_sects + 1) + 1024)
+    img[0x1F1] = setup_sects
+    struct.pack_into("<H", img, 0x1FE, 0xAA55)
+    img[0x200:0x202] = bytes([0xEB, 0x66])  # jmp short past the header
+    struct.pack_into("<IH", img, 0x202, 0x53726448, version)
+    img[0x211] = 0x01  # loadflags: LOADED_HIGH
+    struct.pack_into("<IBB", img, 0x230, 0x200000, 1, 0)  # kernel_alignment, relocatable
+    struct.pack_into("<H", img, 0x236, 0x1)  # xloadflags: XLF_KERNEL_64
+    struct.pack_into("<I", img, 0x238, 2047)  # cmdline_size
+    struct.pack_into("<QI", img, 0x258, 0x1000000, init_size)  # pref_address, init_size
+    return bytes(img)
+
+
+def kernel_seeds():
+    put("fuzz_kernel", "elf_pvh", elf_kernel())
+    put("fuzz_kernel", "elf_plain", elf_kernel(pvh=False))
+    put("fuzz_kernel", "elf_two_segments", elf_kernel(segments=2))
+    put("fuzz_kernel", "bzimage", bz_kernel())
+    put("fuzz_kernel", "bzimage_4_sects", bz_kernel(setup_sects=4))
+    put("fuzz_kernel", "bzimage_old", bz_kernel(version=0x020A))
+
+
 if __name__ == "__main__":
     mmio_seeds()
     args_seeds()
     legacy_seeds()
+    kernel_seeds()
