@@ -13,6 +13,7 @@
 #include "boot/cpuid.h"
 #include "boot/regs.h"
 #include "devices/boot_timer.h"
+#include "vmm/cond.h"
 #include "vmm/seccomp.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
@@ -48,7 +49,7 @@ int vcpu_create(struct vcpu *v, int vm_fd, int index, size_t run_size, const str
 	v->run_size = run_size;
 	v->want = v->state = VCPU_PAUSED;
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->cond, NULL);
+	cond_init_monotonic(&v->cond); /* vcpu_wait_state's deadline */
 	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (v->fd < 0) {
 		int err = errno;
@@ -354,24 +355,43 @@ int vcpu_start(struct vcpu *v, enum vcpu_state initial)
 	return 0;
 }
 
-void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
+void vcpu_request_state(struct vcpu *v, enum vcpu_state s)
 {
 	if (!v->thread_started)
 		return;
 	pthread_mutex_lock(&v->lock);
-	if (v->state == VCPU_STOPPED) {
-		pthread_mutex_unlock(&v->lock);
-		return;
+	if (v->state != VCPU_STOPPED) {
+		v->want = s;
+		if (s != VCPU_RUNNING) {
+			v->run->immediate_exit = 1;
+			pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		}
+		pthread_cond_broadcast(&v->cond);
 	}
-	v->want = s;
-	if (s != VCPU_RUNNING) {
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-	}
-	pthread_cond_broadcast(&v->cond);
-	while (v->state != s && v->state != VCPU_STOPPED)
-		pthread_cond_wait(&v->cond, &v->lock);
 	pthread_mutex_unlock(&v->lock);
+}
+
+bool vcpu_wait_state(struct vcpu *v, enum vcpu_state s, unsigned ms)
+{
+	struct timespec deadline = cond_deadline_ms(ms);
+	bool there;
+
+	if (!v->thread_started)
+		return true;
+	pthread_mutex_lock(&v->lock);
+	while (v->state != s && v->state != VCPU_STOPPED)
+		if (pthread_cond_timedwait(&v->cond, &v->lock, &deadline) == ETIMEDOUT)
+			break;
+	there = v->state == s || v->state == VCPU_STOPPED;
+	pthread_mutex_unlock(&v->lock);
+	return there;
+}
+
+void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
+{
+	vcpu_request_state(v, s);
+	while (!vcpu_wait_state(v, s, 1000))
+		;
 }
 
 void vcpu_destroy(struct vcpu *v)

@@ -71,6 +71,11 @@ int vcpu_configure(struct vcpu *v, const struct kvm_cpuid2 *supported, int ncpus
 int vcpu_start(struct vcpu *v, enum vcpu_state initial);
 /* Ask the thread to move to state and wait until it has (or has stopped). */
 void vcpu_set_state(struct vcpu *v, enum vcpu_state state);
+/* The two halves of vcpu_set_state, for a caller that has work to do while
+ * it waits: ask (returns at once), then wait up to ms for the thread to be
+ * in state or stopped (true once it is). */
+void vcpu_request_state(struct vcpu *v, enum vcpu_state state);
+bool vcpu_wait_state(struct vcpu *v, enum vcpu_state state, unsigned ms);
 /* Stop and join the thread, unmap and close. */
 void vcpu_destroy(struct vcpu *v);
 /* Install the (empty) kick signal handler; once per process. */

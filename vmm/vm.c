@@ -344,10 +344,22 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 	return vm_join_task(&pit, err, f);
 }
 
-void vm_pause(struct vm *vm)
+/* Move every vCPU to state s. A vCPU that has just reset a running device
+ * waits (bounded) for this thread to settle the reset before it can pause
+ * or stop (vmmio_wait_settled); settle devices while waiting, so that
+ * moment costs a millisecond, not the whole bound. */
+static void vm_move_vcpus(struct vm *vm, enum vcpu_state s)
 {
 	for (int i = 0; i < vm->nvcpus; i++)
-		vcpu_set_state(&vm->vcpus[i], VCPU_PAUSED);
+		vcpu_request_state(&vm->vcpus[i], s);
+	for (int i = 0; i < vm->nvcpus; i++)
+		while (!vcpu_wait_state(&vm->vcpus[i], s, 1))
+			vm_devices_settle(vm);
+}
+
+void vm_pause(struct vm *vm)
+{
+	vm_move_vcpus(vm, VCPU_PAUSED);
 }
 
 void vm_resume(struct vm *vm)
@@ -367,6 +379,7 @@ static void vm_close_fd(struct vm *vm, int *fd)
 
 void vm_destroy(struct vm *vm)
 {
+	vm_move_vcpus(vm, VCPU_STOPPED);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nvcpus = 0;

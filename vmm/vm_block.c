@@ -100,6 +100,7 @@ static int vm_add_drive(struct vm *vm, const struct cfg_drive *d, struct fault *
 		return err;
 	}
 	entry.dev = b;
+	entry.transport = &b->mmio;
 	snprintf(entry.id, sizeof(entry.id), "%s", d->drive_id);
 	err = vm_add_device(vm, &entry, f);
 	if (err)
@@ -178,6 +179,7 @@ int vm_add_entropy(struct vm *vm, struct fault *f)
 					entry.irq, vm->log)) != 0)
 		fault_set(f, "cannot attach the entropy device: %s", strerror(-err));
 	entry.dev = r;
+	entry.transport = &r->mmio;
 	if (!err)
 		err = vm_add_device(vm, &entry, f);
 	if (err)

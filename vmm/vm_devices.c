@@ -36,6 +36,13 @@ int vm_add_device(struct vm *vm, const struct vm_device *d, struct fault *f)
 	return 0;
 }
 
+void vm_devices_settle(struct vm *vm)
+{
+	for (int i = 0; i < vm->ndevices; i++)
+		if (vm->devices[i].transport)
+			virtio_mmio_reconcile(vm->devices[i].transport);
+}
+
 void vm_devices_metrics(struct vm *vm, struct metrics_out *o)
 {
 	for (int i = 0; i < vm->ndevices; i++)

@@ -19,6 +19,8 @@ struct vm_device {
 	const char *kind; /* "block", "net", "vsock", "entropy" */
 	char id[CFG_ID_MAX + 1];
 	void *dev;
+	/* The device's virtio-mmio transport (every device here has one). */
+	struct virtio_mmio *transport;
 	uint64_t base;
 	uint32_t irq;
 	/* Release everything the device holds, including dev itself. */
@@ -42,6 +44,9 @@ int vm_add_device(struct vm *vm, const struct vm_device *d, struct fault *f);
 /* Create every configured device: drives (root first), entropy, network
  * interfaces, vsock. */
 int vm_add_virtio_devices(struct vm *vm, struct fault *f);
+/* Act on every device's pending status change now (VMM thread): a vCPU
+ * that reset a running device waits for that, see vm_pause. */
+void vm_devices_settle(struct vm *vm);
 /* Every device's metrics, in table order. */
 void vm_devices_metrics(struct vm *vm, struct metrics_out *o);
 void vm_destroy_devices(struct vm *vm);

@@ -79,6 +79,7 @@ static int vm_add_net(struct vm *vm, const struct cfg_net *cfg, struct fault *f)
 		fault_set(f, "cannot attach network interface %s: %s", cfg->iface_id,
 			  strerror(-err));
 	entry.dev = n;
+	entry.transport = &n->mmio;
 	snprintf(entry.id, sizeof(entry.id), "%s", cfg->iface_id);
 	if (!err)
 		err = vm_add_device(vm, &entry, f);

@@ -89,6 +89,7 @@ int vm_add_vsock(struct vm *vm, struct fault *f)
 					  entry.base, entry.irq, vm->log)) != 0)
 		fault_set(f, "cannot attach vsock on %s: %s", cfg->uds_path, strerror(-err));
 	entry.dev = v;
+	entry.transport = &v->mmio;
 	if (!err)
 		err = vm_add_device(vm, &entry, f);
 	if (err)

@@ -28,6 +28,7 @@
 #include <linux/virtio_ring.h>
 
 #include "boot/layout.h"
+#include "vmm/cond.h"
 
 #define S_ACK	VIRTIO_CONFIG_S_ACKNOWLEDGE
 #define S_DRV	VIRTIO_CONFIG_S_DRIVER
@@ -189,18 +190,15 @@ static bool vmmio_status_allowed(uint32_t cur, uint32_t val)
 static void vmmio_wait_settled(struct virtio_mmio *t)
 {
 	uint32_t want = t->reset_epoch;
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += t->reset_wait_ms / 1000;
-	deadline.tv_nsec += (long)(t->reset_wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	struct timespec deadline = cond_deadline_ms(t->reset_wait_ms);
 	while ((int32_t)(want - t->settled_epoch) > 0)
-		if (pthread_cond_timedwait(&t->settled, &t->lock, &deadline) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&t->settled, &t->lock, &deadline) == ETIMEDOUT) {
+			LOG_WARN(t->log,
+				 "virtio %s at %#llx: the VMM thread did not settle a reset within "
+				 "%u ms; the driver goes on",
+				 t->ops->name, (unsigned long long)t->base, t->reset_wait_ms);
 			break;
+		}
 }
 
 static void vmmio_write_status(struct virtio_mmio *t, uint32_t val)
@@ -666,17 +664,6 @@ static int vmmio_hook_up(struct virtio_mmio *t)
 	return err;
 }
 
-/* On CLOCK_MONOTONIC, as vmmio_wait_settled's deadline. */
-static void vmmio_cond_init(pthread_cond_t *c)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &a);
-	pthread_condattr_destroy(&a);
-}
-
 int virtio_mmio_register(struct virtio_mmio *t, struct bus *mmio_bus, int vm_fd,
 			 struct ev_loop *loop, const struct guest_mem *mem, uint64_t base,
 			 uint32_t irq, const struct virtio_dev_ops *ops, void *dev,
@@ -703,7 +690,7 @@ int virtio_mmio_register(struct virtio_mmio *t, struct bus *mmio_bus, int vm_fd,
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		t->queues[i].max_size = ops->queue_max;
 	pthread_mutex_init(&t->lock, NULL);
-	vmmio_cond_init(&t->settled);
+	cond_init_monotonic(&t->settled);
 	t->reset_wait_ms = vm_fd >= 0 ? VMMIO_RESET_WAIT_MS : 0;
 	r.read = virtio_mmio_read;
 	r.write = virtio_mmio_write;
