@@ -91,6 +91,11 @@ static void fz_check(const struct vsock_mux *m)
 	}
 }
 
+/* The script, a byte an op (op % 8): 0, 1 a guest packet (fz_guest_pkt);
+ * 2 the guest takes a packet (a byte: room / 257); 3 a host program reads,
+ * 4 closes, 7 writes (bytes: which host, count / 32); 5 a socket event on
+ * a connection (bytes: bits, which connection); 6 every timer expires. */
+
 /* One guest packet: a flags byte, a raw header, then payload bytes. */
 static void fz_guest_pkt(struct vsock_mux *m, struct fz_in *in, const int *hports)
 {
@@ -151,9 +156,10 @@ static void fz_host(struct vsock_mux *m, struct fz_in *in, int *hfd, int op)
 	if (i < 0 || n < 0)
 		return;
 	i %= FZ_HOSTS;
-	if (op == 2 && hfd[i] >= 0) {
+	if (op == 7 && hfd[i] >= 0) {
 		memset(junk, n, sizeof(junk));
-		(void)!write(hfd[i], junk, (size_t)n * 32);
+		/* A host program whose connection flint closed gets EPIPE. */
+		(void)!send(hfd[i], junk, (size_t)n * 32, MSG_NOSIGNAL);
 	} else if (op == 3 && hfd[i] >= 0) {
 		(void)!read(hfd[i], junk, (size_t)n * 32 + 1);
 	} else if (op == 4 && hfd[i] >= 0) {
@@ -184,7 +190,7 @@ static void fz_connect_hosts(struct vsock_mux *m, int *hfd, int *hports)
 			continue;
 		}
 		hfd[i] = sv[1];
-		(void)!write(sv[1], "CONNECT 52\n", 11);
+		(void)!send(sv[1], "CONNECT 52\n", 11, MSG_NOSIGNAL);
 		for (int k = 0; k < VMUX_MAX_CONNS; k++) {
 			if (m->conns[k].fd == sv[0]) {
 				vmux_conn_event(m, &m->conns[k], EPOLLIN);

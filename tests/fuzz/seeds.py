@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Write the seed corpora of the fuzz targets whose inputs are structured
-(tests/fuzz/corpus/fuzz_{mmio,args,legacy,kernel}/). Run from the repo root; the
+(tests/fuzz/corpus/fuzz_{mmio,args,legacy,kernel,vsock}/). Run from the repo root; the
 layouts mirror the structs in the targets' sources."""
 import os
 import struct
@@ -238,8 +238,51 @@ def kernel_seeds():
     put("fuzz_kernel", "bzimage_old", bz_kernel(version=0x020A))
 
 
+# --- fuzz_vsock: scripts of ops (see the target); connections that get
+# established and carry data, so mutations start past the handshake ---
+REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE, CREDIT_REQUEST = range(1, 8)
+V_ADDRESSED = 1 | 2 | 4 | 8 | 16  # guest cid, host cid, stream, op, ports
+V_TO_LISTENER = 32  # dst: the host listener, else host program (bits 6-7) % 3
+V_LEN = 128  # len = the payload that follows
+
+
+def vpkt(op, flags=V_ADDRESSED | 64, payload=b"", buf_alloc=65536, fwd_cnt=0, vflags=0):
+    """A guest packet op; flags 64|128 pick host program 0 (3 % 3)."""
+    hdr = struct.pack("<QQIIIHHIII", 3, 2, 52, 0, len(payload), 1, op - 1, vflags, buf_alloc,
+                      fwd_cnt)
+    if payload:
+        flags |= V_LEN | 64
+    return bytes([0, flags]) + hdr + payload
+
+
+def vtake(room=255):
+    return bytes([2, room])
+
+
+def vhost(op, host=0, n=8):
+    return bytes([{"read": 3, "close": 4, "event": 5, "write": 7}[op], host, n])
+
+
+def vsock_seeds():
+    host_conn = (vtake() + vpkt(RESPONSE) + vpkt(RW, payload=b"guest says hello" * 8) +
+                 vhost("read") + vhost("write", n=8) + vhost("event", host=1, n=0) + vtake() +
+                 vpkt(CREDIT_UPDATE, fwd_cnt=256) + vpkt(CREDIT_REQUEST) + vtake())
+    put("fuzz_vsock", "host_conn_data", host_conn)
+    put("fuzz_vsock", "host_conn_shutdown",
+        host_conn + vpkt(SHUTDOWN, vflags=3) + bytes([6]) + vtake() + vpkt(RST))
+    put("fuzz_vsock", "host_conn_closed",
+        vtake() + vpkt(RESPONSE) + vhost("close") + vhost("event", host=1, n=2) + vtake() +
+        vtake())
+    guest_conn = vpkt(REQUEST, flags=V_ADDRESSED | V_TO_LISTENER)
+    put("fuzz_vsock", "guest_conn",
+        guest_conn + vtake() + vpkt(RW, flags=V_ADDRESSED | V_TO_LISTENER,
+                                    payload=bytes(range(200))) + bytes([6]) + vtake() +
+        vpkt(SHUTDOWN, flags=V_ADDRESSED | V_TO_LISTENER, vflags=1) + vtake())
+
+
 if __name__ == "__main__":
     mmio_seeds()
     args_seeds()
     legacy_seeds()
     kernel_seeds()
+    vsock_seeds()
