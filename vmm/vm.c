@@ -344,10 +344,11 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 	return vm_join_task(&pit, err, f);
 }
 
-/* Move every vCPU to state s. A vCPU that has just reset a running device
- * waits (bounded) for this thread to settle the reset before it can pause
- * or stop (vmmio_wait_settled); settle devices while waiting, so that
- * moment costs a millisecond, not the whole bound. */
+/* Move every vCPU to state s: all are asked at once, then waited for. A
+ * vCPU that has just reset a running device waits (bounded) for this
+ * thread to settle the reset before it can pause or stop
+ * (vmmio_wait_settled); settle devices while waiting, so that moment costs
+ * a millisecond, not the whole bound. */
 static void vm_move_vcpus(struct vm *vm, enum vcpu_state s)
 {
 	for (int i = 0; i < vm->nvcpus; i++)
@@ -364,8 +365,7 @@ void vm_pause(struct vm *vm)
 
 void vm_resume(struct vm *vm)
 {
-	for (int i = 0; i < vm->nvcpus; i++)
-		vcpu_set_state(&vm->vcpus[i], VCPU_RUNNING);
+	vm_move_vcpus(vm, VCPU_RUNNING);
 }
 
 static void vm_close_fd(struct vm *vm, int *fd)

@@ -41,6 +41,20 @@ static int rng_fill(struct test_ctx *t, struct rng *r)
 	return 0;
 }
 
+/* Initialise the device found in r->d, set up its queue, DRIVER_OK. */
+static int rng_open(struct test_ctx *t, struct rng *r)
+{
+	int rc;
+
+	if (vdev_init(&r->d, 0) < 0)
+		return test_fail(t, "device initialisation failed");
+	rc = vq_setup(&r->d, &r->q, 0, r->ring);
+	if (rc < 0)
+		return test_fail(t, "queue 0 setup: %d", rc);
+	vdev_driver_ok(&r->d);
+	return 0;
+}
+
 /* Bring the device to DRIVER_OK and reset it, again and again, for ms
  * (rng_resets_ms=): every reset is of a device that reached DRIVER_OK, the
  * kind the VMM must finish before the status write returns. */
@@ -49,10 +63,8 @@ static int rng_reset_storm(struct test_ctx *t, struct rng *r, uint64_t ms)
 	uint64_t start = rdtsc(), n = 0;
 
 	while (rdtsc() - start < ms * GUEST_TSC_MS) {
-		if (vdev_init(&r->d, 0) < 0 || vq_setup(&r->d, &r->q, 0, r->ring) < 0)
-			return test_fail(t, "set-up %llu of the reset storm failed",
-					 (unsigned long long)n);
-		vdev_driver_ok(&r->d);
+		if (rng_open(t, r) < 0)
+			return -1;
 		vdev_reset(&r->d);
 		n++;
 	}
@@ -67,18 +79,14 @@ int test_rng(struct test_ctx *t)
 	uint64_t rounds = lib_cmdline_u64(t->g->cmdline, "rng_rounds", 1);
 	uint64_t storm_ms = lib_cmdline_u64(t->g->cmdline, "rng_resets_ms", 0);
 	unsigned nonzero = 0;
-	int rc;
+	int rc = 0;
 
 	if (vdev_find(t->g, VIRTIO_ID_RNG, 0, &r->d) < 0)
 		return test_fail(t, "no virtio-rng device");
 	if (storm_ms && rng_reset_storm(t, r, storm_ms) < 0)
 		return -1;
-	if (vdev_init(&r->d, 0) < 0)
-		return test_fail(t, "device initialisation failed");
-	rc = vq_setup(&r->d, &r->q, 0, r->ring);
-	if (rc < 0)
-		return test_fail(t, "queue 0 setup: %d", rc);
-	vdev_driver_ok(&r->d);
+	if (rng_open(t, r) < 0)
+		return -1;
 	if (rounds > 1)
 		con_printf("rng: reading %llu bytes\n", (unsigned long long)(rounds * RNG_BYTES));
 	for (uint64_t i = 0; i < rounds && rc == 0; i++) {
